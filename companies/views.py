@@ -1,0 +1,293 @@
+"""Company management from the firm dashboard, and the company space with its settings."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from firms.models import FirmMembership
+from meg.views import CompanyMixin, FirmMixin, add_service_errors
+
+from . import selectors, services
+from .forms import CompanyCreateForm, CompanyFilterForm, CompanyForm, CompanyUserForm, LicenceForm
+from .models import Company, Licence, Module
+
+# --- Firm dashboard: /cabinet/entreprises/ -------------------------------------------------
+
+
+class CompanyListView(FirmMixin, TemplateView):
+    template_name = "companies/company_list.html"
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request") and not self.request.headers.get(
+                "HX-Boosted"):
+            return ["companies/_company_table.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        form = CompanyFilterForm(self.request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
+        companies = selectors.company_list(firm=self.firm, query=filters.get("q", ""),
+                                           state=filters.get("state", ""),
+                                           dossier_type=filters.get("dossier_type", ""))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        page = Paginator(companies, 25).get_page(self.request.GET.get("page"))
+        return super().get_context_data(form=form, page=page, querystring=query.urlencode(),
+                                        **kwargs)
+
+
+class CompanyCreateView(FirmMixin, FormView):
+    template_name = "companies/company_form.html"
+    form_class = CompanyCreateForm
+
+    def form_valid(self, form):
+        try:
+            company = services.company_create(firm=self.firm, actor=self.request.user,
+                                              **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("L'entreprise « %(name)s » a été créée.")
+                         % {"name": company.name})
+        return redirect("companies:detail", company_id=company.pk)
+
+
+class FirmCompanyMixin(FirmMixin):
+    """A company of the user's firm, else 404."""
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self._company = None
+
+    @property
+    def company(self):
+        if self._company is None:
+            self._company = get_object_or_404(Company.objects.select_related("firm"),
+                                              firm=self.firm, pk=self.kwargs["company_id"])
+        return self._company
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(company=self.company, **kwargs)
+
+
+class CompanyDetailView(FirmCompanyMixin, TemplateView):
+    template_name = "companies/company_detail.html"
+
+    def get_context_data(self, **kwargs):
+        company = self.company
+        accountants = selectors.company_accountants(company=company)
+        attachable = (FirmMembership.objects.filter(firm=self.firm).select_related("user")
+                      .exclude(user__portfolio__company=company))
+        context = {
+            "members": selectors.company_members(company=company),
+            "accountants": accountants,
+            "attachable": attachable,
+            "licences": Licence.objects.filter(company=company).select_related("user"),
+            "user_form": kwargs.pop("user_form", None) or CompanyUserForm(),
+            "licence_form": kwargs.pop("licence_form", None) or LicenceForm(company=company),
+        }
+        return super().get_context_data(**context, **kwargs)
+
+
+class CompanyEditView(FirmCompanyMixin, FormView):
+    template_name = "companies/company_form.html"
+    form_class = CompanyForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": Company(pk=self.company.pk,
+                                                                 firm=self.company.firm,
+                                                                 **{f: getattr(self.company, f)
+                                                                    for f in
+                                                                    services.COMPANY_FIELDS})}
+
+    def form_valid(self, form):
+        fields = {name: form.cleaned_data[name] for name in services.COMPANY_FIELDS}
+        try:
+            services.company_update(company=self.company, actor=self.request.user, **fields)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Entreprise enregistrée."))
+        return redirect("companies:detail", company_id=self.company.pk)
+
+
+class CompanyStateView(FirmCompanyMixin, View):
+    def post(self, request, company_id):
+        state = request.POST.get("state")
+        if state not in {Company.State.ACTIVATED, Company.State.INACTIVATED}:
+            messages.error(request, _("Action inconnue."))
+        else:
+            try:
+                company = services.company_set_state(company=self.company, actor=request.user,
+                                                     state=state)
+                messages.success(request, _("« %(name)s » est maintenant %(state)s.")
+                                 % {"name": company.name,
+                                    "state": company.get_state_display().lower()})
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+        return redirect("companies:detail", company_id=company_id)
+
+
+class CompanyUsersActionView(FirmCompanyMixin, View):
+    """Add a company user, make one dirigeant, or remove one."""
+
+    def post(self, request, company_id):
+        company = self.company
+        action = request.POST.get("action", "add")
+        try:
+            if action == "add":
+                form = CompanyUserForm(request.POST)
+                if not form.is_valid():
+                    return self._invalid(form)
+                try:
+                    services.company_user_add(company=company, actor=request.user,
+                                              **form.cleaned_data)
+                except ValidationError as error:
+                    add_service_errors(form, error)
+                    return self._invalid(form)
+                messages.success(request, _("Utilisateur ajouté."))
+            else:
+                user = selectors.get_company_user(company=company,
+                                                  user_id=request.POST.get("user_id"))
+                if action == "dirigeant":
+                    services.company_dirigeant_change(company=company, actor=request.user,
+                                                      user=user)
+                    messages.success(request, _("%(email)s est désormais le dirigeant.")
+                                     % {"email": user.email})
+                elif action == "remove":
+                    services.company_user_remove(company=company, actor=request.user, user=user)
+                    messages.success(request, _("Utilisateur retiré."))
+                else:
+                    raise Http404
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("companies:detail", company_id=company_id)
+
+    def _invalid(self, form):
+        view = CompanyDetailView(request=self.request, kwargs=self.kwargs, args=())
+        view.setup(self.request, **self.kwargs)
+        view.membership, view.firm = self.membership, self.firm
+        return view.render_to_response(view.get_context_data(user_form=form))
+
+
+class CompanyAccountantsView(FirmCompanyMixin, View):
+    def post(self, request, company_id):
+        membership = get_object_or_404(FirmMembership, firm=self.firm,
+                                       user_id=request.POST.get("user_id") or 0)
+        service = (services.accountant_detach if request.POST.get("action") == "detach"
+                   else services.accountant_attach)
+        service(company=self.company, actor=request.user, user=membership.user)
+        messages.success(request, _("Comptables rattachés mis à jour."))
+        return redirect("companies:detail", company_id=company_id)
+
+
+class CompanyLicenceView(FirmCompanyMixin, View):
+    def post(self, request, company_id):
+        form = LicenceForm(request.POST, company=self.company)
+        if form.is_valid():
+            try:
+                services.licence_grant(company=self.company, actor=request.user,
+                                       **form.cleaned_data)
+                messages.success(request, _("Licence attribuée."))
+                return redirect("companies:detail", company_id=company_id)
+            except ValidationError as error:
+                add_service_errors(form, error)
+        view = CompanyDetailView(request=request, kwargs=self.kwargs, args=())
+        view.setup(request, **self.kwargs)
+        view.membership, view.firm = self.membership, self.firm
+        return view.render_to_response(view.get_context_data(licence_form=form))
+
+
+# --- Company space: /entreprise/<id>/ -----------------------------------------------------
+
+
+class CompanySpaceView(CompanyMixin, TemplateView):
+    template_name = "companies/space.html"
+
+
+class ModuleSettingsView(CompanyMixin, TemplateView):
+    """*Paramètres → Modules*: "activer l'accès" per module, then "Enregistrer"."""
+
+    template_name = "companies/module_settings.html"
+    manage = True
+
+    def get_context_data(self, **kwargs):
+        catalogue = list(selectors.module_catalogue(company=self.company))
+        return super().get_context_data(
+            free_modules=[m for m in catalogue if not m.is_premium],
+            premium_modules=[m for m in catalogue if m.is_premium], **kwargs)
+
+    def post(self, request, company_id):
+        try:
+            changed = services.modules_save(company=self.company, actor=request.user,
+                                            enabled_codes=request.POST.getlist("modules"))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return self.render_to_response(self.get_context_data(), status=400)
+        if changed:
+            messages.success(request, _("Modules enregistrés : %(names)s.")
+                             % {"names": ", ".join(m.name for m in changed)})
+        else:
+            messages.info(request, _("Aucun changement."))
+        return redirect("companies:module_settings", company_id=company_id)
+
+
+class CompanyUserAccessListView(CompanyMixin, TemplateView):
+    template_name = "companies/user_access_list.html"
+    manage = True
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            members=selectors.company_members(company=self.company),
+            accountants=selectors.company_accountants(company=self.company), **kwargs)
+
+
+class UserModuleAccessView(CompanyMixin, TemplateView):
+    """One user of the company: switch each activated module on/off, mark administrators."""
+
+    template_name = "companies/user_access.html"
+    manage = True
+
+    @cached_property
+    def target(self):
+        return selectors.get_company_user(company=self.company, user_id=self.kwargs["user_id"])
+
+    def get_context_data(self, **kwargs):
+        rows = selectors.module_accesses_for(company=self.company, user=self.target)
+        return super().get_context_data(target=self.target, rows=rows, **kwargs)
+
+    def post(self, request, company_id, user_id):
+        modules = {m.code: m for m in Module.objects.filter(activations__company=self.company,
+                                                            activations__enabled=True)}
+        module = modules.get(request.POST.get("module"))
+        if module is None:
+            raise Http404("Module non activé pour cette entreprise.")
+        try:
+            services.user_module_access_set(
+                company=self.company, actor=request.user, user=self.target, module=module,
+                enabled=request.POST.get("enabled") == "on",
+                is_admin=request.POST.get("is_admin") == "on")
+            messages.success(request, _("Accès de %(email)s enregistré.")
+                             % {"email": self.target.email})
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("companies:user_access", company_id=company_id, user_id=user_id)
+
+
+class ModuleView(CompanyMixin, TemplateView):
+    """A module's page in the company space; modules without their own page land here."""
+
+    template_name = "companies/module.html"
+
+    def get_context_data(self, **kwargs):
+        module = get_object_or_404(Module, code=self.kwargs["module_code"])
+        if not selectors.user_can_use_module(self.request.user, self.company, module.code):
+            raise PermissionDenied
+        return super().get_context_data(module=module, **kwargs)
+

@@ -1,0 +1,60 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import FirmMembership, FirmNews, PartnerConvention, Site
+
+
+class FirmUserForm(forms.Form):
+    email = forms.EmailField(label=_("Adresse e-mail"))
+    first_name = forms.CharField(label=_("Prénom"), max_length=150)
+    last_name = forms.CharField(label=_("Nom"), max_length=150)
+    role = forms.ChoiceField(label=_("Rôle"), choices=FirmMembership.Role.choices,
+                             initial=FirmMembership.Role.COLLABORATEUR)
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), required=False)
+
+    def __init__(self, *args, firm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.filter(firm=firm)
+
+
+class FirmUserEditForm(forms.Form):
+    role = forms.ChoiceField(label=_("Rôle"), choices=FirmMembership.Role.choices)
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), required=False)
+
+    def __init__(self, *args, firm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.filter(firm=firm)
+
+
+class SiteForm(forms.ModelForm):
+    class Meta:
+        model = Site
+        fields = ["name", "city"]
+
+
+class NewsForm(forms.ModelForm):
+    class Meta:
+        model = FirmNews
+        fields = ["title", "body", "published"]
+
+
+class ConventionForm(forms.ModelForm):
+    class Meta:
+        model = PartnerConvention
+        fields = ["partner", "kind", "signed_at"]
+        widgets = {"signed_at": forms.DateInput(attrs={"type": "date"})}
+
+
+class AuditFilterForm(forms.Form):
+    company = forms.ModelChoiceField(label=_("Entreprise"), queryset=None, required=False,
+                                     empty_label=_("Toutes les entreprises"))
+    date_from = forms.DateField(label=_("Du"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Au"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, firm, **kwargs):
+        from companies.models import Company
+
+        super().__init__(*args, **kwargs)
+        self.fields["company"].queryset = Company.objects.filter(firm=firm).only("id", "name")

@@ -1,0 +1,85 @@
+"""Reads of the firm dashboard, always starting from the firm."""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from companies.models import Company, Licence
+
+from .models import AuditEvent, FirmMembership
+
+
+def firm_membership_for(user):
+    """The user's firm membership, or None for company-only users. Cached on the user object."""
+    if not user.is_authenticated:
+        return None
+    if not hasattr(user, "_meg_firm_membership"):
+        user._meg_firm_membership = (
+            FirmMembership.objects.select_related("firm", "site").filter(user=user).first())
+    return user._meg_firm_membership
+
+
+def require_firm_membership(user, *, admin=False):
+    membership = firm_membership_for(user)
+    if membership is None or (admin and not membership.is_admin):
+        raise PermissionDenied
+    return membership
+
+
+def dashboard_figures(*, firm, today=None):
+    """Every figure of the firm dashboard, in a fixed number of queries whatever the firm's size.
+
+    Licences: *activées* are valid today, *à expiration* are valid today and end within
+    ``MEG_LICENCE_EXPIRY_WARNING_DAYS`` (a subset of the activated ones), *expirées* have ended.
+    """
+    today = today or timezone.localdate()
+    horizon = today + datetime.timedelta(days=settings.MEG_LICENCE_EXPIRY_WARNING_DAYS)
+    State, Dossier = Company.State, Company.DossierType
+    companies = Company.objects.filter(firm=firm).aggregate(
+        created=Count("id"),
+        activated=Count("id", filter=Q(state=State.ACTIVATED)),
+        inactivated=Count("id", filter=Q(state=State.INACTIVATED)),
+        engagement=Count("id", filter=Q(dossier_type=Dossier.ENGAGEMENT)),
+        tresorerie=Count("id", filter=Q(dossier_type=Dossier.TRESORERIE)),
+    )
+    valid = Q(starts_on__lte=today, ends_on__gte=today)
+    licences = Licence.objects.filter(firm=firm).aggregate(
+        activated=Count("id", filter=valid),
+        expiring=Count("id", filter=valid & Q(ends_on__lte=horizon)),
+        expired=Count("id", filter=Q(ends_on__lt=today)),
+        free=Count("id", filter=valid & Q(tier=Licence.Tier.FREE)),
+        premium=Count("id", filter=valid & Q(tier=Licence.Tier.PREMIUM)),
+    )
+    return {
+        "companies": companies,
+        "licences": licences,
+        "dossiers": [
+            (Dossier.ENGAGEMENT.label, companies["engagement"]),
+            (Dossier.TRESORERIE.label, companies["tresorerie"]),
+        ],
+        "licence_split": [
+            (Licence.Tier.FREE.label, licences["free"]),
+            (Licence.Tier.PREMIUM.label, licences["premium"]),
+        ],
+        "today": today,
+    }
+
+
+def audit_events_for(*, firm, company_id=None, date_from=None, date_to=None):
+    events = AuditEvent.objects.filter(firm=firm).select_related("company", "actor")
+    if company_id:
+        events = events.filter(company_id=company_id)
+    if date_from:
+        events = events.filter(created_at__date__gte=date_from)
+    if date_to:
+        events = events.filter(created_at__date__lte=date_to)
+    return events
+
+
+def firm_users(*, firm):
+    return (FirmMembership.objects.filter(firm=firm).select_related("user", "site")
+            .annotate(portfolio_size=Count("user__portfolio",
+                                           filter=Q(user__portfolio__firm=firm))))
