@@ -7,6 +7,10 @@ from .models import Company, CompanyMembership, Licence
 
 
 class CompanyForm(forms.ModelForm):
+    # Wider than the 14 stored digits: people type SIRETs with spaces or dots.
+    siret = forms.CharField(label=_("SIRET"), max_length=24,
+                            help_text=_("14 chiffres ; le SIREN en est les 9 premiers."))
+
     class Meta:
         model = Company
         fields = ["name", "siret", "dossier_type", "address", "postal_code", "city",

@@ -82,4 +82,5 @@ def audit_events_for(*, firm, company_id=None, date_from=None, date_to=None):
 def firm_users(*, firm):
     return (FirmMembership.objects.filter(firm=firm).select_related("user", "site")
             .annotate(portfolio_size=Count("user__portfolio",
-                                           filter=Q(user__portfolio__firm=firm))))
+                                           filter=Q(user__portfolio__firm=firm)))
+            .order_by("user__last_name", "user__first_name", "user__email"))

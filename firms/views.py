@@ -1,5 +1,7 @@
 """Firm dashboard (``/cabinet/``) and its *Paramètres* pages."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -162,6 +164,7 @@ class CompanyUsersView(FirmMixin, TemplateView):
         query = self.request.GET.get("q", "").strip()
         members = company_users_of_firm(firm=self.firm, query=query)
         return super().get_context_data(page=paginate(self.request, members), query=query,
+                                        querystring=urlencode({"q": query}) if query else "",
                                         **kwargs)
 
 

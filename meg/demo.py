@@ -1,0 +1,126 @@
+"""The stable demo surface of DESIGN §11, created by ``manage.py seed_demo`` (idempotent)."""
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scopes_disabled
+from stdnum import luhn
+
+from companies import services as company_services
+from companies.models import Company, CompanyMembership, Licence, Module
+from firms.models import Firm, FirmMembership, PartnerConvention
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_FIRM = {"name": "Cabinet Démo", "siren": "900000043"}
+NEIGHBOUR_FIRM = {"name": "Cabinet Voisin", "siren": "900000050"}
+ACCOUNTANT = "expert@demo.meg.test"
+NEIGHBOUR = "voisin@demo.meg.test"
+DUPONT = {"name": "Dupont Bâtiment", "siret": "90000001900019", "city": "Lyon",
+          "dirigeant": ("dirigeant@demo.meg.test", "Jean", "Dupont")}
+MARTIN = {"name": "Martin Rénovation", "siret": "90000002700012", "city": "Villeurbanne",
+          "dirigeant": ("martin@demo.meg.test", "Sophie", "Martin")}
+NEIGHBOUR_COMPANY = {"name": "Voisin Plomberie", "siret": "90000003500015", "city": "Paris",
+                     "dirigeant": ("plombier@voisin.meg.test", "Paul", "Voisin")}
+EXTRA_COMPANIES = 50
+TRADES = ["Maçonnerie", "Électricité", "Plomberie", "Menuiserie", "Peinture", "Couverture",
+          "Carrelage", "Charpente", "Serrurerie", "Paysage"]
+TOWNS = ["Lyon", "Grenoble", "Annecy", "Valence", "Chambéry", "Saint-Étienne", "Bourg-en-Bresse",
+         "Mâcon", "Vienne", "Villefranche"]
+
+
+def siret_for(index):
+    """A valid, deterministic SIRET for the index-th extra demo company (SIREN 91xxxxxxx)."""
+    siren8 = f"{91000000 + index:08d}"
+    siren = siren8 + luhn.calc_check_digit(siren8)
+    nic4 = "0001"
+    return siren + nic4 + luhn.calc_check_digit(siren + nic4)
+
+
+def _user(email, first_name="", last_name=""):
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        email=email, defaults={"first_name": first_name, "last_name": last_name})
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    return user
+
+
+def _firm(data, admin_email, admin_name):
+    firm, _ = Firm.objects.get_or_create(siren=data["siren"], defaults={"name": data["name"]})
+    admin = _user(admin_email, *admin_name)
+    FirmMembership.objects.get_or_create(user=admin, defaults={
+        "firm": firm, "role": FirmMembership.Role.ADMIN})
+    return firm, admin
+
+
+def _company(firm, actor, data, *, state, dossier_type=Company.DossierType.ENGAGEMENT):
+    company = Company.objects.filter(firm=firm, siret=data["siret"]).first()
+    if company is not None:
+        return company, False
+    email, first_name, last_name = data["dirigeant"]
+    _user(email, first_name, last_name)
+    company = company_services.company_create(
+        firm=firm, actor=actor, name=data["name"], siret=data["siret"], city=data["city"],
+        dossier_type=dossier_type, dirigeant_email=email, dirigeant_first_name=first_name,
+        dirigeant_last_name=last_name)
+    if state != Company.State.CREATED:
+        company = company_services.company_set_state(company=company, actor=actor,
+                                                     state=Company.State.ACTIVATED)
+    if state == Company.State.INACTIVATED:
+        company = company_services.company_set_state(company=company, actor=actor, state=state)
+    return company, True
+
+
+def _licence(company, user, *, tier, starts_on, ends_on):
+    Licence.objects.get_or_create(company=company, user=user, defaults={
+        "firm": company.firm, "tier": tier, "starts_on": starts_on, "ends_on": ends_on})
+
+
+@transaction.atomic
+def seed_demo(today=None):
+    today = today or timezone.localdate()
+    with scopes_disabled():
+        firm, accountant = _firm(DEMO_FIRM, ACCOUNTANT, ("Claire", "Expert"))
+        PartnerConvention.objects.get_or_create(firm=firm, partner="progbat", defaults={
+            "kind": PartnerConvention.Kind.PRESCRIPTEUR, "signed_at": datetime.date(2026, 1, 5)})
+        neighbour_firm, neighbour = _firm(NEIGHBOUR_FIRM, NEIGHBOUR, ("Victor", "Voisin"))
+        _company(neighbour_firm, neighbour, NEIGHBOUR_COMPANY, state=Company.State.ACTIVATED)
+
+        dupont, created = _company(firm, accountant, DUPONT, state=Company.State.ACTIVATED)
+        dirigeant = CompanyMembership.objects.get(company=dupont, role="dirigeant").user
+        if created:
+            company_services.modules_save(company=dupont, actor=accountant,
+                                          enabled_codes=["achats", "progbat",
+                                                         "export-ecritures"])
+            company_services.user_module_access_set(
+                company=dupont, actor=accountant, user=dirigeant,
+                module=Module.objects.get(code="achats"), enabled=True, is_admin=True)
+        _licence(dupont, dirigeant, tier=Licence.Tier.PREMIUM,
+                 starts_on=today - datetime.timedelta(days=90),
+                 ends_on=today + datetime.timedelta(days=275))
+        martin, _ = _company(firm, accountant, MARTIN, state=Company.State.ACTIVATED)
+        martin_user = CompanyMembership.objects.get(company=martin, role="dirigeant").user
+        _licence(martin, martin_user, tier=Licence.Tier.FREE,
+                 starts_on=today - datetime.timedelta(days=30),
+                 ends_on=today + datetime.timedelta(days=335))
+
+        for index in range(1, EXTRA_COMPANIES + 1):
+            state = (Company.State.CREATED if index % 10 in (1, 2) else
+                     Company.State.INACTIVATED if index % 10 == 3 else Company.State.ACTIVATED)
+            dossier = (Company.DossierType.TRESORERIE if index % 3 == 0
+                       else Company.DossierType.ENGAGEMENT)
+            data = {"name": f"{TRADES[index % 10]} {TOWNS[index // 10 % 10]} {index:02d}",
+                    "siret": siret_for(index), "city": TOWNS[index // 10 % 10],
+                    "dirigeant": (f"dirigeant{index:02d}@demo.meg.test", "Client",
+                                  f"N°{index:02d}")}
+            company, _ = _company(firm, accountant, data, state=state, dossier_type=dossier)
+            owner = CompanyMembership.objects.get(company=company, role="dirigeant").user
+            ends_in = {0: -10, 1: 15}.get(index % 5, 200)
+            _licence(company, owner,
+                     tier=Licence.Tier.PREMIUM if index % 3 == 0 else Licence.Tier.FREE,
+                     starts_on=today - datetime.timedelta(days=200),
+                     ends_on=today + datetime.timedelta(days=ends_in))
+    return firm

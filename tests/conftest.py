@@ -1,0 +1,90 @@
+import pytest
+from django.db import connection
+from django.test import Client
+from django_scopes import scopes_disabled
+
+from companies.models import CompanyMembership
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    if "django_db_setup" in request.fixturenames or "db" in request.fixturenames:
+        assert connection.vendor == "postgresql", (
+            "The suite runs on PostgreSQL: use `make test` (it sets DATABASE_URL).")
+
+
+@pytest.fixture(autouse=True)
+def _unscoped_setup():
+    """Fixtures and assertions read across tenants; requests still run inside their own scope."""
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture
+def firm(db):
+    return factories.FirmFactory(name="Cabinet Alpha")
+
+
+@pytest.fixture
+def accountant(firm):
+    """The firm's admin accountant."""
+    return factories.FirmMembershipFactory(firm=firm, user__email="expert@alpha.test").user
+
+
+@pytest.fixture
+def collaborateur(firm):
+    return factories.FirmMembershipFactory(firm=firm, role="collaborateur",
+                                           user__email="collab@alpha.test").user
+
+
+@pytest.fixture
+def company(firm, accountant):
+    company = factories.CompanyFactory(firm=firm, name="Alpha Maçonnerie")
+    factories.CompanyAccountantFactory(company=company, user=accountant)
+    return company
+
+
+@pytest.fixture
+def dirigeant(company):
+    return factories.CompanyMembershipFactory(company=company,
+                                              user__email="patron@alpha.test").user
+
+
+@pytest.fixture
+def salarie(company, dirigeant):
+    return factories.CompanyMembershipFactory(company=company, role=CompanyMembership.Role.SALARIE,
+                                              user__email="salarie@alpha.test").user
+
+
+@pytest.fixture
+def other_firm(db):
+    return factories.FirmFactory(name="Cabinet Bêta")
+
+
+@pytest.fixture
+def other_firm_user(other_firm):
+    return factories.FirmMembershipFactory(firm=other_firm, user__email="expert@beta.test").user
+
+
+@pytest.fixture
+def other_company(other_firm, other_firm_user):
+    company = factories.CompanyFactory(firm=other_firm, name="Bêta Plomberie")
+    factories.CompanyMembershipFactory(company=company, user__email="patron@beta.test")
+    return company
+
+
+def client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def accountant_client(accountant):
+    return client_for(accountant)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
