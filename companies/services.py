@@ -179,7 +179,8 @@ def modules_save(*, company, actor, enabled_codes):
     modules = list(Module.objects.all())
     unknown = enabled_codes - {m.code for m in modules}
     if unknown:
-        raise ValidationError(_("Module inconnu : %(codes)s") % {"codes": ", ".join(sorted(unknown))})
+        raise ValidationError(_("Module inconnu : %(codes)s")
+                              % {"codes": ", ".join(sorted(unknown))})
     current = {a.module_id: a for a in
                ModuleActivation.objects.select_for_update().filter(company=company)}
     premium_ok = None

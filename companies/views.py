@@ -5,7 +5,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -61,19 +60,18 @@ class CompanyCreateView(FirmMixin, FormView):
 class FirmCompanyMixin(FirmMixin):
     """A company of the user's firm, else 404."""
 
-    def setup(self, request, *args, **kwargs):
-        super().setup(request, *args, **kwargs)
-        self._company = None
-
-    @property
-    def company(self):
-        if self._company is None:
-            self._company = get_object_or_404(Company.objects.select_related("firm"),
-                                              firm=self.firm, pk=self.kwargs["company_id"])
-        return self._company
+    def load_objects(self):
+        self.company = get_object_or_404(Company.objects.select_related("firm"),
+                                         firm=self.firm, pk=self.kwargs["company_id"])
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(company=self.company, **kwargs)
+
+    def render_detail(self, **forms):
+        """Show the company page again, with the invalid form(s) and their errors."""
+        view = CompanyDetailView(request=self.request, kwargs=self.kwargs, args=())
+        view.membership, view.firm, view.company = self.membership, self.firm, self.company
+        return view.render_to_response(view.get_context_data(**forms), status=400)
 
 
 class CompanyDetailView(FirmCompanyMixin, TemplateView):
@@ -170,10 +168,7 @@ class CompanyUsersActionView(FirmCompanyMixin, View):
         return redirect("companies:detail", company_id=company_id)
 
     def _invalid(self, form):
-        view = CompanyDetailView(request=self.request, kwargs=self.kwargs, args=())
-        view.setup(self.request, **self.kwargs)
-        view.membership, view.firm = self.membership, self.firm
-        return view.render_to_response(view.get_context_data(user_form=form))
+        return self.render_detail(user_form=form)
 
 
 class CompanyAccountantsView(FirmCompanyMixin, View):
@@ -198,10 +193,7 @@ class CompanyLicenceView(FirmCompanyMixin, View):
                 return redirect("companies:detail", company_id=company_id)
             except ValidationError as error:
                 add_service_errors(form, error)
-        view = CompanyDetailView(request=request, kwargs=self.kwargs, args=())
-        view.setup(request, **self.kwargs)
-        view.membership, view.firm = self.membership, self.firm
-        return view.render_to_response(view.get_context_data(licence_form=form))
+        return self.render_detail(licence_form=form)
 
 
 # --- Company space: /entreprise/<id>/ -----------------------------------------------------
@@ -254,9 +246,9 @@ class UserModuleAccessView(CompanyMixin, TemplateView):
     template_name = "companies/user_access.html"
     manage = True
 
-    @cached_property
-    def target(self):
-        return selectors.get_company_user(company=self.company, user_id=self.kwargs["user_id"])
+    def load_objects(self):
+        self.target = selectors.get_company_user(company=self.company,
+                                                 user_id=self.kwargs["user_id"])
 
     def get_context_data(self, **kwargs):
         rows = selectors.module_accesses_for(company=self.company, user=self.target)

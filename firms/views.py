@@ -76,12 +76,11 @@ class FirmUserDetailView(FirmMixin, FormView):
     template_name = "firms/firm_user_detail.html"
     form_class = FirmUserEditForm
 
-    def get_membership(self):
-        return get_object_or_404(FirmMembership.objects.select_related("user", "site"),
-                                 firm=self.firm, pk=self.kwargs["membership_id"])
+    def load_objects(self):
+        self.target = get_object_or_404(FirmMembership.objects.select_related("user", "site"),
+                                        firm=self.firm, pk=self.kwargs["membership_id"])
 
     def get_form_kwargs(self):
-        self.target = self.get_membership()
         return {**super().get_form_kwargs(), "firm": self.firm,
                 "initial": {"role": self.target.role, "site": self.target.site}}
 
@@ -99,7 +98,7 @@ class FirmUserDetailView(FirmMixin, FormView):
                                       "utilisateurs."))
             return redirect("firms:user_detail", membership_id=kwargs["membership_id"])
         if "attach" in request.POST or "detach" in request.POST:
-            target = self.get_membership()
+            target = self.target
             company = get_object_or_404(Company, firm=self.firm,
                                         pk=request.POST.get("company_id") or 0)
             service = accountant_attach if "attach" in request.POST else accountant_detach

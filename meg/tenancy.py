@@ -21,8 +21,10 @@ def firm_ids_for(user):
     if not user.is_authenticated:
         return []
     with scopes_disabled():
-        ids = set(FirmMembership.objects.filter(user=user).values_list("firm_id", flat=True))
-        ids.update(CompanyMembership.objects.filter(user=user).values_list("firm_id", flat=True))
+        ids = set(FirmMembership.objects.filter(user=user).order_by()
+                  .values_list("firm_id", flat=True))
+        ids.update(CompanyMembership.objects.filter(user=user).order_by()
+                   .values_list("firm_id", flat=True))
     return sorted(ids)
 
 

@@ -1,7 +1,7 @@
 """Base views and mixins: tenancy is enforced here once, not in each view."""
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -32,7 +32,11 @@ class FirmMixin(LoginRequiredMixin):
             raise PermissionDenied
         self.membership = membership
         self.firm = membership.firm
+        self.load_objects()
         return super().dispatch(request, *args, **kwargs)
+
+    def load_objects(self):
+        """Look up the objects named in the URL (404 when not the firm's) before any method."""
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -52,7 +56,11 @@ class CompanyMixin(LoginRequiredMixin):
         self.can_manage = can_manage_company(request.user, self.company)
         if self.manage and not self.can_manage:
             raise PermissionDenied
+        self.load_objects()
         return super().dispatch(request, *args, **kwargs)
+
+    def load_objects(self):
+        """Look up further objects named in the URL (404 when not the company's)."""
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -5,7 +5,8 @@ from rest_framework.authtoken.models import Token
 
 
 class Command(BaseCommand):
-    help = "Crée un nouveau jeton d'API pour l'utilisateur EMAIL (l'ancien est révoqué) et l'affiche."
+    help = ("Crée un nouveau jeton d'API pour l'utilisateur EMAIL (l'ancien est révoqué) "
+            "et l'affiche.")
 
     def add_arguments(self, parser):
         parser.add_argument("email")

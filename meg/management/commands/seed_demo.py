@@ -10,10 +10,8 @@ class Command(BaseCommand):
         demo.seed_demo()
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(
-            "Connexions de démonstration (mot de passe : %s) :\n"
-            "  cabinet       %s\n"
-            "  dirigeant     %s  (Dupont Bâtiment)\n"
-            "  dirigeant     %s  (Martin Rénovation)\n"
-            "  autre cabinet %s"
-            % (demo.DEMO_PASSWORD, demo.ACCOUNTANT, demo.DUPONT["dirigeant"][0],
-               demo.MARTIN["dirigeant"][0], demo.NEIGHBOUR))
+            f"Connexions de démonstration (mot de passe : {demo.DEMO_PASSWORD}) :\n"
+            f"  cabinet       {demo.ACCOUNTANT}\n"
+            f"  dirigeant     {demo.DUPONT['dirigeant'][0]}  (Dupont Bâtiment)\n"
+            f"  dirigeant     {demo.MARTIN['dirigeant'][0]}  (Martin Rénovation)\n"
+            f"  autre cabinet {demo.NEIGHBOUR}")

@@ -1,0 +1,67 @@
+"""Fixtures for the end-to-end tests: the demo data, a live server and a headless Chromium.
+
+Run them with ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/meg pytest tests/e2e --create-db``.
+Set ``MEG_SCREENSHOTS=1`` to also save full-page screenshots into ``/tmp/meg-shots/``.
+"""
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
+# thread with a running loop unless told that it is fine (it is: the loop never awaits Django).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SCREENSHOTS_DIR = Path("/tmp/meg-shots")
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def demo(transactional_db, django_db_serialized_rollback):
+    """The demo surface of ``manage.py seed_demo``, committed so the live server sees it.
+
+    ``django_db_serialized_rollback`` restores what the migrations created (the module
+    catalogue) before the test, since transactional tests flush the database when they end.
+    """
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Page:
+    """A fresh browser tab (own cookies) whose relative URLs point at the live server."""
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR",
+                                  viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page, "name")`` saves a full-page PNG when ``MEG_SCREENSHOTS`` is set."""
+
+    def take(page: Page, name: str) -> None:
+        if os.environ.get("MEG_SCREENSHOTS"):
+            SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SCREENSHOTS_DIR / f"{name}.png", full_page=True)
+
+    return take

@@ -1,0 +1,76 @@
+"""`seed_demo` builds the stable demo surface; `create_api_token` gives a working token."""
+
+from io import StringIO
+
+from django.core.management import call_command
+from django.test import Client
+
+from companies.models import Company, CompanyMembership, Licence, ModuleActivation
+from companies.selectors import is_module_admin
+from firms.models import Firm, FirmMembership, PartnerConvention
+from users.models import User
+
+
+def test_seed_demo_is_idempotent_and_matches_the_design(db):
+    call_command("seed_demo", stdout=StringIO())
+    counts = (Company.objects.count(), User.objects.count(), Licence.objects.count())
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert (Company.objects.count(), User.objects.count(), Licence.objects.count()) == counts
+    assert "expert@demo.meg.test" in out.getvalue()
+
+    firm = Firm.objects.get(siren="900000043")
+    assert firm.name == "Cabinet Démo"
+    assert PartnerConvention.objects.get(firm=firm, partner="progbat").kind == "prescripteur"
+    assert FirmMembership.objects.get(user__email="expert@demo.meg.test").role == "admin"
+    assert FirmMembership.objects.get(user__email="voisin@demo.meg.test").firm.name == \
+        "Cabinet Voisin"
+
+    dupont = Company.objects.get(firm=firm, siret="90000001900019")
+    assert dupont.name == "Dupont Bâtiment"
+    boss = CompanyMembership.objects.get(company=dupont, role="dirigeant").user
+    assert boss.email == "dirigeant@demo.meg.test"
+    assert is_module_admin(boss, dupont, "achats")
+
+    martin = Company.objects.get(firm=firm, siret="90000002700012")
+    assert martin.name == "Martin Rénovation"
+    assert CompanyMembership.objects.get(company=martin, role="dirigeant").user.email == \
+        "martin@demo.meg.test"
+    assert not ModuleActivation.objects.filter(company=martin).exists()
+
+    extra = Company.objects.filter(firm=firm).exclude(pk__in=[dupont.pk, martin.pk])
+    assert 45 <= extra.count() <= 55
+    assert set(extra.values_list("state", flat=True)) == {"created", "activated", "inactivated"}
+
+
+def test_demo_logins_work(db):
+    call_command("seed_demo", stdout=StringIO())
+    for email in ["expert@demo.meg.test", "voisin@demo.meg.test", "dirigeant@demo.meg.test",
+                  "martin@demo.meg.test"]:
+        client = Client()
+        response = client.post("/accounts/login/", {"login": email,
+                                                    "password": "demo-password-2026"})
+        assert response.status_code == 302, email
+
+
+def test_create_api_token_prints_a_token_that_opens_the_api(db):
+    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+    call_command("create_api_token", "expert@demo.meg.test", stdout=out)
+    token = out.getvalue().strip()
+    response = Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/companies/?page=2")
+    assert response.status_code == 200
+    assert response.json()["count"] == Company.objects.filter(firm__siren="900000043").count()
+
+    again = StringIO()
+    call_command("create_api_token", "expert@demo.meg.test", stdout=again)
+    assert again.getvalue().strip() != token
+    assert Client(HTTP_AUTHORIZATION=f"Token {token}").get(
+        "/api/v1/companies/").status_code == 401  # the previous token is revoked
+
+
+def test_api_schema_and_docs_are_served(db):
+    schema = Client().get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/companies/{company_id}/" in schema.content
+    assert Client().get("/api/docs/").status_code == 200

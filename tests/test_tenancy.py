@@ -1,0 +1,139 @@
+"""Tenant isolation: another firm's ids answer 404, firm pages refuse company users (403),
+and a query made outside any scope raises instead of reading every firm's rows."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_scopes import scope
+from django_scopes.exceptions import ScopeError
+from django_scopes.state import state as scope_state
+from rest_framework.authtoken.models import Token
+
+from companies.models import Company, CompanyMembership, ModuleActivation
+from firms.models import FirmMembership
+from tests import factories
+from tests.conftest import client_for
+
+APP_NAMESPACES = {"firms", "companies"}
+
+
+def app_patterns(resolver=None, namespace=None, prefix=""):
+    """Yield ``(namespace:name, route, pattern)`` for every URL of our own apps."""
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            yield from app_patterns(entry, ns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern) and namespace in APP_NAMESPACES:
+            yield f"{namespace}:{entry.name}", prefix + str(entry.pattern), entry.pattern
+
+
+@pytest.fixture
+def foreign_objects(other_company):
+    """Ids that belong to Cabinet Bêta, to be walked by users of Cabinet Alpha."""
+    ModuleActivation.objects.create(firm=other_company.firm, company=other_company,
+                                    module_id=1, enabled=True)
+    return {
+        "company_id": other_company.pk,
+        "user_id": CompanyMembership.objects.get(company=other_company).user_id,
+        "membership_id": FirmMembership.objects.filter(firm=other_company.firm).first().pk,
+        "module_code": "achats",
+    }
+
+
+def object_urls(kwargs_source):
+    urls = []
+    for name, _route, pattern in app_patterns():
+        names = list(pattern.regex.groupindex)
+        if not names:
+            continue
+        missing = set(names) - set(kwargs_source)
+        assert not missing, f"{name}: teach this test how to fill {missing}"
+        urls.append((name, reverse(name, kwargs={k: kwargs_source[k] for k in names})))
+    return urls
+
+
+def test_every_object_url_answers_404_to_a_user_of_another_firm(accountant, company,
+                                                                 foreign_objects):
+    client = client_for(accountant)
+    urls = object_urls(foreign_objects)
+    assert len(urls) >= 12
+    before = Company.objects.get(pk=foreign_objects["company_id"])
+    for name, url in urls:
+        assert client.get(url).status_code == 404, f"GET {name} {url}"
+        response = client.post(url, {"state": "inactivated", "modules": ["achats"],
+                                     "action": "remove", "user_id": foreign_objects["user_id"],
+                                     "module": "achats", "enabled": "on"})
+        assert response.status_code == 404, f"POST {name} {url}"
+    after = Company.objects.get(pk=foreign_objects["company_id"])
+    assert (after.state, after.updated_at) == (before.state, before.updated_at)
+    assert CompanyMembership.objects.filter(company_id=foreign_objects["company_id"]).count() == 1
+
+
+def test_every_object_url_answers_404_to_a_company_user_of_another_firm(dirigeant,
+                                                                        foreign_objects):
+    client = client_for(dirigeant)
+    for name, url in object_urls(foreign_objects):
+        # Firm pages refuse company users before looking at any id (403); the company
+        # space looks the id up and does not reveal that it exists (404).
+        expected = 403 if url.startswith("/cabinet/") else 404
+        assert client.get(url).status_code == expected, f"GET {name} {url}"
+
+
+def test_firm_pages_answer_403_to_company_users(dirigeant):
+    client = client_for(dirigeant)
+    pages = [route for name, route, pattern in app_patterns()
+             if not pattern.regex.groupindex and route.startswith("cabinet/")]
+    assert "cabinet/" in pages and "cabinet/entreprises/" in pages
+    for route in pages:
+        assert client.get("/" + route).status_code == 403, route
+
+
+def test_company_settings_answer_403_to_the_dirigeant(company, dirigeant):
+    client = client_for(dirigeant)
+    assert client.get(f"/entreprise/{company.pk}/").status_code == 200
+    assert client.get(f"/entreprise/{company.pk}/parametres/modules/").status_code == 403
+    response = client.post(f"/entreprise/{company.pk}/parametres/modules/",
+                           {"modules": ["achats"]})
+    assert response.status_code == 403
+    assert not ModuleActivation.objects.filter(company=company).exists()
+
+
+def test_anonymous_visitors_are_sent_to_login(company):
+    response = Client().get("/cabinet/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_api_hides_other_firms_companies(accountant, company, other_company):
+    token = Token.objects.create(user=accountant)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    listing = client.get("/api/v1/companies/").json()
+    assert [c["name"] for c in listing["results"]] == [company.name]
+    assert client.get(f"/api/v1/companies/{other_company.pk}/").status_code == 404
+    assert client.get(f"/api/v1/companies/{company.pk}/").json()["siren"] == company.siret[:9]
+
+
+def test_api_requires_a_token():
+    assert Client().get("/api/v1/companies/").status_code == 401
+
+
+def test_a_query_outside_any_scope_raises(company):
+    token = scope_state.set({})  # leave the fixtures' "scopes disabled" for a bare context
+    try:
+        with pytest.raises(ScopeError):
+            list(Company.objects.all())
+    finally:
+        scope_state.reset(token)
+
+
+def test_a_scope_only_reads_its_own_firms(company, other_company):
+    with scope(firm=[company.firm_id]):
+        assert list(Company.objects.all()) == [company]
+
+
+def test_foreign_user_id_in_own_company_answers_404(accountant, company, dirigeant):
+    stranger = factories.UserFactory()
+    client = client_for(accountant)
+    url = f"/entreprise/{company.pk}/parametres/utilisateurs/{stranger.pk}/"
+    assert client.get(url).status_code == 404
