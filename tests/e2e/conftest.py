@@ -10,11 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-
-# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told that it is fine (it is: the loop never awaits Django).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,9 +30,18 @@ def demo(transactional_db, django_db_serialized_rollback):
     call_command("seed_demo", stdout=io.StringIO())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Browser:
-    with sync_playwright() as playwright:
+    """Headless Chromium, for the tests of one module.
+
+    Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM
+    calls from a thread with a running loop unless ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set (it is
+    safe here: the loop never awaits Django). The variable is set only while the browser lives,
+    so it leaks neither into the other tests nor into the subprocesses they start (``manage.py
+    check --deploy`` warns about it).
+    """
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=CHROMIUM_ARGS)
         yield browser
