@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 
 from firms.selectors import firm_membership_for
+from meg.db import french_order
 
 from .models import (
     Company,
@@ -59,7 +60,7 @@ def company_list(*, firm, query="", state="", dossier_type=""):
         companies = companies.filter(state=state)
     if dossier_type:
         companies = companies.filter(dossier_type=dossier_type)
-    return companies.order_by("name", "id")
+    return companies.order_by(french_order("name"), "id")
 
 
 def dirigeant_of(company):

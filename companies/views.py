@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -212,6 +213,8 @@ class ModuleSettingsView(CompanyMixin, TemplateView):
     def get_context_data(self, **kwargs):
         catalogue = list(selectors.module_catalogue(company=self.company))
         return super().get_context_data(
+            has_premium=selectors.has_premium_licence(company=self.company,
+                                                      today=timezone.localdate()),
             free_modules=[m for m in catalogue if not m.is_premium],
             premium_modules=[m for m in catalogue if m.is_premium], **kwargs)
 

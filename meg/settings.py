@@ -125,6 +125,7 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
 # django-allauth: e-mail login, no public sign-up (firms create their users), rate limits on.
 ACCOUNT_ADAPTER = "users.adapters.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "users.adapters.user_display"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

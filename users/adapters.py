@@ -6,3 +6,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request):
         return False
+
+
+def user_display(user):
+    return user.display_name

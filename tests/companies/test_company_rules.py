@@ -144,3 +144,12 @@ class TestStates:
         assert company.state == "inactivated"
         listing = client.get("/cabinet/entreprises/?state=inactivated").content.decode()
         assert company.name in listing
+
+
+def test_company_list_sorts_names_the_french_way(firm, accountant):
+    for name in ["Martin", "Électricité Lyon", "Zinc", "Enduits"]:
+        factories.CompanyFactory(firm=firm, name=name)
+    html = client_for(accountant).get("/cabinet/entreprises/").content.decode()
+    positions = [html.index(f">{name}<") for name in
+                 ["Électricité Lyon", "Enduits", "Martin", "Zinc"]]
+    assert positions == sorted(positions)
