@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from firms.models import FirmMembership
 from firms.services import audit_record, user_get_or_create
+from meg.extensions import registry
 
 from .models import (
     Company,
@@ -198,12 +199,18 @@ def modules_save(*, company, actor, enabled_codes):
                     "Le module « %(module)s » fait partie de l'offre Premium : l'entreprise "
                     "doit d'abord disposer d'une licence MEG Premium en cours de validité.")
                     % {"module": module.name})
+        hook = registry.module_hooks.get(module.code)
+        if wanted and hook and hook.check_activation:
+            hook.check_activation(company, actor)
         if activation is None:
             activation = ModuleActivation(firm=company.firm, company=company, module=module)
         activation.enabled = wanted
         activation.changed_by = actor
         activation.save()
         changed.append(module)
+        follow_up = hook and (hook.activated if wanted else hook.deactivated)
+        if follow_up:
+            follow_up(company, actor)
         summary = (_("Module « %(module)s » activé") if wanted
                    else _("Module « %(module)s » désactivé")) % {"module": module.name}
         audit_record(firm=company.firm, company=company, actor=actor,

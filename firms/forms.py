@@ -41,7 +41,7 @@ class NewsForm(forms.ModelForm):
 class ConventionForm(forms.ModelForm):
     class Meta:
         model = PartnerConvention
-        fields = ["partner", "kind", "signed_at"]
+        fields = ["partner", "kind", "signed_at", "trial_plan"]
         widgets = {"signed_at": forms.DateInput(attrs={"type": "date"})}
 
 

@@ -92,8 +92,16 @@ class PartnerConvention(TimeStampedModel):
     firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="conventions",
                              verbose_name=_("cabinet"))
     partner = models.CharField(_("partenaire"), max_length=20, choices=Partner.choices)
+    class TrialPlan(models.TextChoices):
+        START_PLUS = "start_plus", "Start +"
+        PREMIUM = "premium", "Premium"
+
     kind = models.CharField(_("type de convention"), max_length=20, choices=Kind.choices)
     signed_at = models.DateField(_("signée le"))
+    trial_plan = models.CharField(
+        _("offre d'essai"), max_length=20, choices=TrialPlan.choices,
+        default=TrialPlan.START_PLUS,
+        help_text=_("Prescripteur : offre du mois d'essai des comptes créés depuis MEG."))
 
     objects = ScopedManager(firm="firm")
 

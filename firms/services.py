@@ -91,9 +91,10 @@ def news_delete(*, news, actor):
 
 
 @transaction.atomic
-def convention_set(*, firm, actor, partner, kind, signed_at):
+def convention_set(*, firm, actor, partner, kind, signed_at, trial_plan="start_plus"):
     convention, _created = PartnerConvention.objects.update_or_create(
-        firm=firm, partner=partner, defaults={"kind": kind, "signed_at": signed_at})
+        firm=firm, partner=partner,
+        defaults={"kind": kind, "signed_at": signed_at, "trial_plan": trial_plan})
     audit_record(firm=firm, actor=actor, action="convention.set",
                  summary=_("Convention %(partner)s : %(kind)s")
                  % {"partner": convention.get_partner_display(),

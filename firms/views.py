@@ -12,6 +12,7 @@ from django.views.generic import FormView, TemplateView
 from companies.models import Company
 from companies.selectors import company_users_of_firm
 from companies.services import accountant_attach, accountant_detach
+from meg.extensions import registry
 from meg.views import FirmMixin, add_service_errors
 
 from . import services
@@ -37,7 +38,10 @@ class DashboardView(FirmMixin, TemplateView):
     template_name = "firms/dashboard.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(figures=dashboard_figures(firm=self.firm), **kwargs)
+        panels = [(panel.template_name, panel.context(self.request, firm=self.firm))
+                  for panel in registry.dashboard_panels]
+        return super().get_context_data(figures=dashboard_figures(firm=self.firm),
+                                        panels=panels, **kwargs)
 
 
 class FirmUsersView(FirmMixin, FormView):
@@ -197,8 +201,9 @@ class PartnerConnectionsView(FirmMixin, TemplateView):
     template_name = "firms/partner_connections.html"
 
     def get_context_data(self, **kwargs):
-        conventions = PartnerConvention.objects.filter(firm=self.firm)
-        return super().get_context_data(conventions=conventions, **kwargs)
+        cards = [(card.template_name, card.context(self.request))
+                 for card in registry.partner_cards]
+        return super().get_context_data(cards=cards, **kwargs)
 
 
 class AuditView(FirmMixin, TemplateView):

@@ -9,8 +9,11 @@ from django_scopes import scopes_disabled
 from stdnum import luhn
 
 from companies import services as company_services
-from companies.models import Company, CompanyMembership, Licence, Module
+from companies.models import Company, CompanyMembership, Licence, Module, ModuleActivation
 from firms.models import Firm, FirmMembership, PartnerConvention
+from partners.common.models import Consent, Partner
+from partners.progbat.consent import CONSENT_TEXT, CONSENT_VERSION
+from partners.progbat.models import ProgbatLink, ProgbatUserAccess
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_FIRM = {"name": "Cabinet Démo", "siren": "900000043"}
@@ -23,6 +26,10 @@ MARTIN = {"name": "Martin Rénovation", "siret": "90000002700012", "city": "Vill
           "dirigeant": ("martin@demo.meg.test", "Sophie", "Martin")}
 NEIGHBOUR_COMPANY = {"name": "Voisin Plomberie", "siret": "90000003500015", "city": "Paris",
                      "dirigeant": ("plombier@voisin.meg.test", "Paul", "Voisin")}
+DUPONT_PROGBAT_ACCOUNT = "acc_demo_dupont"
+# Known to the ProGBat sandbox as an existing, unlinked account: the guide's first case.
+LEFEVRE = {"name": "Lefèvre Couverture", "siret": "90000006800016", "city": "Bron",
+           "dirigeant": ("lefevre@demo.meg.test", "Luc", "Lefèvre")}
 EXTRA_COMPANIES = 50
 TRADES = ["Maçonnerie", "Électricité", "Plomberie", "Menuiserie", "Peinture", "Couverture",
           "Carrelage", "Charpente", "Serrurerie", "Paysage"]
@@ -74,6 +81,27 @@ def _company(firm, actor, data, *, state, dossier_type=Company.DossierType.ENGAG
     return company, True
 
 
+def _progbat_link(company, accountant, dirigeant):
+    """Dupont Bâtiment's link, active since the seed ran, with the sandbox's demo account.
+
+    Written directly: the seed cannot go through OAuth. Calls for this company use the
+    accountant's own ProGBat connection, made from Connexions partenaires.
+    """
+    now = timezone.now()
+    ModuleActivation.objects.create(firm=company.firm, company=company, changed_by=accountant,
+                                    module=Module.objects.get(code="progbat"), enabled=True)
+    Consent.objects.create(firm=company.firm, company=company, user=dirigeant,
+                           partner=Partner.PROGBAT, text_version=CONSENT_VERSION,
+                           text_sha256=Consent.fingerprint(CONSENT_TEXT))
+    link = ProgbatLink.objects.create(
+        firm=company.firm, company=company, status=ProgbatLink.Status.ACTIVE, activated_at=now,
+        activated_by=accountant, consented_at=now, consented_by=dirigeant,
+        progbat_account_id=DUPONT_PROGBAT_ACCOUNT, linked_at=now, plan="premium",
+        licence_status=ProgbatLink.LicenceStatus.LICENSED)
+    ProgbatUserAccess.objects.create(firm=company.firm, link=link, user=dirigeant,
+                                     role="dirigeant")
+
+
 def _licence(company, user, *, tier, starts_on, ends_on):
     Licence.objects.get_or_create(company=company, user=user, defaults={
         "firm": company.firm, "tier": tier, "starts_on": starts_on, "ends_on": ends_on})
@@ -93,8 +121,8 @@ def seed_demo(today=None):
         dirigeant = CompanyMembership.objects.get(company=dupont, role="dirigeant").user
         if created:
             company_services.modules_save(company=dupont, actor=accountant,
-                                          enabled_codes=["achats", "progbat",
-                                                         "export-ecritures"])
+                                          enabled_codes=["achats", "export-ecritures"])
+            _progbat_link(dupont, accountant, dirigeant)
             company_services.user_module_access_set(
                 company=dupont, actor=accountant, user=dirigeant,
                 module=Module.objects.get(code="achats"), enabled=True, is_admin=True)
@@ -107,6 +135,7 @@ def seed_demo(today=None):
                  starts_on=today - datetime.timedelta(days=30),
                  ends_on=today + datetime.timedelta(days=335))
 
+        _company(firm, accountant, LEFEVRE, state=Company.State.ACTIVATED)
         for index in range(1, EXTRA_COMPANIES + 1):
             state = (Company.State.CREATED if index % 10 in (1, 2) else
                      Company.State.INACTIVATED if index % 10 == 3 else Company.State.ACTIVATED)

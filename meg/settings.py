@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "users",
     "firms",
     "companies",
+    "partners.common",
+    "partners.progbat",
 ]
 
 MIDDLEWARE = [
@@ -227,3 +229,23 @@ LOGGING = {
 
 # Dashboard: a licence ending within this many days counts as "à expiration".
 MEG_LICENCE_EXPIRY_WARNING_DAYS = 30
+
+# Secrets at rest (partner tokens, API keys): Fernet keys, newest first, comma-separated.
+MEG_FERNET_KEYS = env_list("MEG_FERNET_KEYS")
+if not MEG_FERNET_KEYS and not PRODUCTION:
+    import base64
+    import hashlib
+
+    MEG_FERNET_KEYS = [base64.urlsafe_b64encode(
+        hashlib.sha256(f"{SECRET_KEY}:fernet".encode()).digest()).decode()]
+
+# ProGBat (DESIGN §5). The defaults talk to the sandbox started by `make run`.
+PROGBAT_BASE_URL = env("PROGBAT_BASE_URL", "http://127.0.0.1:8100").rstrip("/")
+PROGBAT_CLIENT_ID = env("PROGBAT_CLIENT_ID", "meg-dev")
+PROGBAT_CLIENT_SECRET = env("PROGBAT_CLIENT_SECRET", "meg-dev-secret")
+# The OAuth redirect URI registered at ProGBat; empty: built from the request's host.
+PROGBAT_REDIRECT_URI = env("PROGBAT_REDIRECT_URI", "")
+PROGBAT_WEBHOOK_SECRET = env("PROGBAT_WEBHOOK_SECRET",
+                             "whsec_bWVnLXByb2diYXQtZGV2ZWxvcG1lbnQtc2VjcmV0ISE=")
+PROGBAT_TIMEOUT_SECONDS = float(env("PROGBAT_TIMEOUT_SECONDS", "10"))
+PROGBAT_TRIAL_DAYS = int(env("PROGBAT_TRIAL_DAYS", "30"))

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("cabinet/", include("firms.urls")),
+    path("", include("partners.progbat.urls")),
     path("", include("companies.urls")),
     path("api/v1/", include("meg.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

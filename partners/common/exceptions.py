@@ -1,0 +1,23 @@
+"""What partner clients raise: services never see an HTTP status code."""
+
+
+class PartnerError(Exception):
+    """Base class of every partner failure."""
+
+
+class PartnerUnavailable(PartnerError):
+    """The partner could not be reached, timed out or answered 5xx: retry later."""
+
+
+class PartnerUnauthorized(PartnerError):
+    """The partner refused our credentials (401): the connection must be renewed."""
+
+
+class PartnerRejected(PartnerError):
+    """The partner understood and refused the request (4xx with an error code)."""
+
+    def __init__(self, code, detail="", status=None):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.status = status

@@ -1,0 +1,103 @@
+"""What every partner integration keeps: users' own connections, and consents."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from meg.models import TimeStampedModel
+
+from .crypto import EncryptedTextField
+
+
+class Partner(models.TextChoices):
+    PROGBAT = "progbat", "ProGBat"
+    LIBEO = "libeo", "Libeo"
+
+
+class PartnerConnection(TimeStampedModel):
+    """A firm user's own OAuth2 link to their account at a partner (never per firm)."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", _("Connecté")
+        EXPIRED = "expired", _("Expirée")
+        REVOKED = "revoked", _("Déconnecté")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("cabinet"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="partner_connections", verbose_name=_("utilisateur"))
+    partner = models.CharField(_("partenaire"), max_length=20, choices=Partner.choices)
+    status = models.CharField(_("état"), max_length=20, choices=Status.choices,
+                              default=Status.CONNECTED)
+    access_token = EncryptedTextField(_("jeton d'accès (chiffré)"), blank=True)
+    refresh_token = EncryptedTextField(_("jeton de rafraîchissement (chiffré)"), blank=True)
+    expires_at = models.DateTimeField(_("expiration du jeton d'accès"), null=True, blank=True)
+    scope = models.CharField(_("portée"), max_length=200, blank=True)
+    connected_at = models.DateTimeField(_("connecté le"), null=True, blank=True)
+    refreshed_at = models.DateTimeField(_("rafraîchi le"), null=True, blank=True)
+    last_error = models.CharField(_("dernière erreur"), max_length=300, blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("connexion partenaire")
+        verbose_name_plural = _("connexions partenaires")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "partner"], name="one_connection_per_partner"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_partner_display()} ({self.get_status_display()})"
+
+    def __repr__(self):  # never the tokens
+        return f"<PartnerConnection {self.pk} {self.partner} user={self.user_id} {self.status}>"
+
+    @property
+    def is_connected(self):
+        return self.status == self.Status.CONNECTED
+
+
+class Consent(models.Model):
+    """A user's consent to share the company's data with a partner, on a given text version."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("cabinet"))
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="consents", verbose_name=_("entreprise"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="consents", verbose_name=_("donné par"))
+    partner = models.CharField(_("partenaire"), max_length=20, choices=Partner.choices)
+    text_version = models.CharField(_("version du texte"), max_length=40)
+    text_sha256 = models.CharField(_("empreinte SHA-256 du texte"), max_length=64)
+    given_at = models.DateTimeField(_("donné le"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+",
+                                     verbose_name=_("retiré par"))
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("consentement")
+        verbose_name_plural = _("consentements")
+        ordering = ["-given_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "partner"],
+                                    condition=Q(withdrawn_at__isnull=True),
+                                    name="one_active_consent_per_partner"),
+        ]
+
+    def __str__(self):
+        return f"{self.company} — {self.get_partner_display()} ({self.user})"
+
+    @property
+    def is_active(self):
+        return self.withdrawn_at is None
+
+    @staticmethod
+    def fingerprint(text):
+        return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "progbat"
+
+urlpatterns = [
+    path("partners/progbat/oauth/connect/", views.ConnectView.as_view(), name="oauth_connect"),
+    path("partners/progbat/oauth/callback/", views.CallbackView.as_view(),
+         name="oauth_callback"),
+    path("partners/progbat/oauth/disconnect/", views.DisconnectView.as_view(),
+         name="oauth_disconnect"),
+    path("entreprise/<int:company_id>/progbat/", views.ModuleView.as_view(), name="module"),
+    path("entreprise/<int:company_id>/progbat/ouvrir/", views.OpenView.as_view(), name="open"),
+]
