@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://meg:secret@127.0.0.1:5432/meg",
     "REDIS_URL": "redis://127.0.0.1:6379/1",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "MEG_FERNET_KEYS": "xL5CeGxvRbIaOB1W3Km4Nt0cqEyZUNnJmq0e5W0nT1Y=",
 }
 
 
@@ -51,3 +52,10 @@ def test_docker_compose_describes_db_redis_web_worker_and_beat():
         assert environment["CELERY_BROKER_URL"].startswith("redis://")
         assert set(services[name]["depends_on"]) == {"db", "redis"}
     assert (ROOT / services["web"]["build"] / "Dockerfile").exists()
+
+
+def test_production_refuses_to_run_without_encryption_keys():
+    env = {**PRODUCTION_ENV, "MEG_FERNET_KEYS": ""}
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "meg.E001" in result.stdout + result.stderr
