@@ -9,6 +9,7 @@ from django_scopes import scopes_disabled
 from stdnum import luhn
 
 from companies import services as company_services
+from companies.catalogue import ensure_catalogue
 from companies.models import Company, CompanyMembership, Licence, Module, ModuleActivation
 from firms.models import Firm, FirmMembership, PartnerConvention
 from partners.common.models import Consent, Partner
@@ -111,6 +112,7 @@ def _licence(company, user, *, tier, starts_on, ends_on):
 def seed_demo(today=None):
     today = today or timezone.localdate()
     with scopes_disabled():
+        ensure_catalogue(Module)
         firm, accountant = _firm(DEMO_FIRM, ACCOUNTANT, ("Claire", "Expert"))
         PartnerConvention.objects.get_or_create(firm=firm, partner="progbat", defaults={
             "kind": PartnerConvention.Kind.PRESCRIPTEUR, "signed_at": datetime.date(2026, 1, 5)})

@@ -9,7 +9,7 @@ from tests import factories
 
 @pytest.fixture(autouse=True)
 def _postgres_only(request):
-    if "django_db_setup" in request.fixturenames or "db" in request.fixturenames:
+    if "django_db_setup" in request.fixturenames:
         assert connection.vendor == "postgresql", (
             "The suite runs on PostgreSQL: use `make test` (it sets DATABASE_URL).")
 

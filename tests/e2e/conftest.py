@@ -21,12 +21,8 @@ TIMEOUT_MS = 10_000
 
 
 @pytest.fixture
-def demo(transactional_db, django_db_serialized_rollback):
-    """The demo surface of ``manage.py seed_demo``, committed so the live server sees it.
-
-    ``django_db_serialized_rollback`` restores what the migrations created (the module
-    catalogue) before the test, since transactional tests flush the database when they end.
-    """
+def demo(transactional_db):
+    """The demo surface of ``manage.py seed_demo``, committed so the live server sees it."""
     call_command("seed_demo", stdout=io.StringIO())
 
 

@@ -82,12 +82,20 @@ def connection_disconnect(*, user):
                  summary=_("Connexion ProGBat de %(email)s retirée") % {"email": user.email})
 
 
-def fresh_access_token(connection_id, *, force_refresh=False):
+def connection_expire(connection_id, *, reason):
+    PartnerConnection.objects.filter(pk=connection_id).update(
+        status=PartnerConnection.Status.EXPIRED, last_error=reason[:300],
+        updated_at=timezone.now())
+
+
+def fresh_access_token(connection_id, *, rejected_token=None):
     """A valid access token of this connection, refreshing it when needed.
 
     Refresh tokens rotate: the row is locked while refreshing so that two concurrent requests
     never spend the same refresh token; the second one finds the new token. A refused refresh
     marks the connection ``expired`` ("Reconnecter") instead of failing later.
+    ``rejected_token``: ProGBat refused this token (401) although it had not expired; it is
+    renewed unless another request already did.
     """
     refused = None
     with transaction.atomic():
@@ -97,17 +105,12 @@ def fresh_access_token(connection_id, *, force_refresh=False):
             raise ConnectionUnusable(connection.user, connection.status)
         fresh = (connection.expires_at is None
                  or connection.expires_at > timezone.now() + EXPIRY_MARGIN)
-        if fresh and not force_refresh:
+        if fresh and (rejected_token is None or rejected_token != connection.access_token):
             return connection.access_token
-        if force_refresh and connection.refreshed_at and (
-                timezone.now() - connection.refreshed_at < EXPIRY_MARGIN):
-            return connection.access_token  # another request has just renewed it
         try:
             token = client.refresh(connection.refresh_token)
         except PartnerRejected as error:
-            connection.status = PartnerConnection.Status.EXPIRED
-            connection.last_error = error.code[:300]
-            connection.save(update_fields=["status", "last_error", "updated_at"])
+            connection_expire(connection.pk, reason=error.code)
             refused = error
         else:
             _store_tokens(connection, token)

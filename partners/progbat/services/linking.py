@@ -18,12 +18,12 @@ from firms.models import PartnerConvention
 from firms.selectors import firm_membership_for
 from firms.services import audit_record
 from meg.validators import validate_siret
-from partners.common.exceptions import PartnerRejected, PartnerUnavailable
+from partners.common.exceptions import PartnerRejected
 from partners.common.models import Consent, Partner
 
 from ..consent import CONSENT_TEXT, CONSENT_VERSION
 from ..models import ProgbatLink, ProgbatUserAccess
-from .calls import call_progbat, unusable_connection_message
+from .calls import PARTNER_FAILURES, call_progbat, failure_message
 from .connection import ConnectionUnusable, connection_for
 
 Status = ProgbatLink.Status
@@ -209,43 +209,37 @@ def progbat_link_company(*, company, actor):
             ProgbatUserAccess.objects.get_or_create(link=link, user=dirigeant, defaults={
                 "firm": company.firm, "role": "dirigeant"})
             _activate(link, actor)
-    except ConnectionUnusable as error:
-        return _fail(link, "connection_expired", unusable_connection_message(error))
-    except PartnerUnavailable:
-        return _fail(link, "progbat_unavailable",
-                     _("ProGBat ne répond pas pour le moment. Rien n'a été créé : réessayez "
-                       "dans quelques minutes."))
     except PartnerRejected as error:
         if error.code == "dirigeant_taken":
             return _fail(link, error.code, _dirigeant_message(company, dirigeant))
-        return _fail(link, error.code, _("ProGBat a refusé la demande : %(detail)s")
-                     % {"detail": error.detail or error.code})
+        return _fail(link, error.code, failure_message(error))
+    except PARTNER_FAILURES as error:
+        code = ("connection_expired" if isinstance(error, ConnectionUnusable)
+                else "progbat_unavailable")
+        return _fail(link, code, failure_message(error))
     link.save()
     return link
 
 
-@transaction.atomic
 def progbat_link_credentials(*, company, actor, username, password):
     """An existing ProGBat account: its credentials, entered once per company, prove the link."""
-    link = _locked_link(company)
-    if link.status != Status.PENDING_CREDENTIALS:
-        return link
-    try:
-        account = call_progbat(link, actor, lambda c: c.link_account(
-            account_id=link.progbat_account_id, username=username, password=password))
-    except PartnerRejected as error:
-        if error.code == "bad_credentials":
-            raise ValidationError(_("Identifiants ProGBat incorrects pour ce compte. Vérifiez "
-                                    "l'identifiant et le mot de passe ProGBat de l'entreprise."),
-                                  code="bad_credentials") from None
-        raise ValidationError(_("ProGBat a refusé la liaison : %(detail)s")
-                              % {"detail": error.detail or error.code}) from None
-    except ConnectionUnusable as error:
-        raise ValidationError(unusable_connection_message(error)) from None
-    except PartnerUnavailable:
-        raise ValidationError(_("ProGBat ne répond pas pour le moment : réessayez dans quelques "
-                                "minutes.")) from None
-    _apply_account(link, account)
-    _activate(link, actor)
-    link.save()
-    return link
+    with transaction.atomic():
+        link = _locked_link(company)
+        if link.status != Status.PENDING_CREDENTIALS:
+            return link
+        try:
+            account = call_progbat(link, actor, lambda c: c.link_account(
+                account_id=link.progbat_account_id, username=username, password=password))
+        except PARTNER_FAILURES as error:
+            failure = error
+        else:
+            _apply_account(link, account)
+            _activate(link, actor)
+            link.save()
+            return link
+    if isinstance(failure, PartnerRejected) and failure.code == "bad_credentials":
+        raise ValidationError(_("Identifiants ProGBat incorrects pour ce compte. Vérifiez "
+                                "l'identifiant et le mot de passe ProGBat de l'entreprise."),
+                              code="bad_credentials")
+    raise ValidationError(failure_message(failure,
+                                          refused=_("ProGBat a refusé la liaison : %(detail)s")))

@@ -1,0 +1,52 @@
+"""Live partner sandboxes for integration tests: real processes, real HTTP, no mocks."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from firms.models import PartnerConvention
+from tests.sandboxes import SANDBOX_PASSWORD, progbat_login, start_sandbox
+
+CALLBACK = "http://testserver/partners/progbat/oauth/callback/"
+
+
+@pytest.fixture(scope="session")
+def progbat_sandbox(tmp_path_factory):
+    sandbox = start_sandbox("progbat", env={
+        "PROGBAT_SANDBOX_DB": str(tmp_path_factory.mktemp("progbat") / "sandbox.sqlite3"),
+        "PROGBAT_SANDBOX_CONTROL": "1",
+        "PROGBAT_REDIRECT_URIS": CALLBACK,
+        "PROGBAT_WEBHOOK_URL": "http://127.0.0.1:9/unused/",
+    })
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def progbat(progbat_sandbox, settings):
+    """The sandbox, reset to its seed, and MEG pointed at it."""
+    progbat_sandbox.control("reset")
+    settings.PROGBAT_BASE_URL = progbat_sandbox.url
+    settings.PROGBAT_REDIRECT_URI = CALLBACK
+    yield progbat_sandbox
+    progbat_sandbox.control("faults", {"api": None})
+
+
+@pytest.fixture
+def prescripteur(firm):
+    return PartnerConvention.objects.create(firm=firm, partner="progbat", kind="prescripteur",
+                                            signed_at="2026-01-05", trial_plan="start_plus")
+
+
+@pytest.fixture
+def distributeur(firm):
+    return PartnerConvention.objects.create(firm=firm, partner="progbat", kind="distributeur",
+                                            signed_at="2026-01-05")
+
+
+def connect_progbat(client, *, username="cabinet-demo", password=SANDBOX_PASSWORD):
+    """Click "Connexion", log in at ProGBat, come back to MEG; return MEG's last response."""
+    response = client.post("/partners/progbat/oauth/connect/")
+    assert response.status_code == 302, response
+    back = urlsplit(progbat_login(response["Location"], username=username, password=password))
+    return client.get(f"{back.path}?{back.query}")
