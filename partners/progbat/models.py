@@ -68,6 +68,12 @@ class ProgbatLink(TimeStampedModel):
     def is_active(self):
         return self.status == self.Status.ACTIVE
 
+    PLAN_LABELS = {"start_plus": "Start +", "premium": "Premium", "free": _("gratuite")}
+
+    @property
+    def plan_label(self):
+        return self.PLAN_LABELS.get(self.plan, self.plan)
+
     @property
     def licence_to_assign(self):
         return self.licence_status == self.LicenceStatus.FREE

@@ -69,7 +69,7 @@ def test_prescripteur_case_from_connexion_to_the_progbat_tab(demo, progbat, page
     screenshot(page, "progbat-2-consent")
     page.get_by_test_id("progbat-consent-accept").click()
     active = page.get_by_test_id("progbat-active")
-    expect(active).to_contain_text("Mois d'essai start_plus jusqu'au")
+    expect(active).to_contain_text("Mois d'essai Start + jusqu'au")
     screenshot(page, "progbat-3-active")
 
     # « Ouvrir ProGBat » opens a new tab on the company's ProGBat account.
