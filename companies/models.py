@@ -67,6 +67,17 @@ class Company(TimeStampedModel):
     def siren(self):
         return self.siret[:9]
 
+    def fiscal_year_end_for(self, day):
+        """The closing date of the fiscal year that contains ``day``."""
+        def closing(year):
+            # 29 February closings fall back to the 28th in common years.
+            last = 28 if self.fiscal_year_end_month == 2 and self.fiscal_year_end_day > 28 and (
+                year % 4 or (year % 100 == 0 and year % 400)) else self.fiscal_year_end_day
+            return datetime.date(year, self.fiscal_year_end_month, last)
+
+        end = closing(day.year)
+        return end if day <= end else closing(day.year + 1)
+
     def clean(self):
         self.siret = normalize_siret(self.siret)
         try:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "users",
     "firms",
     "companies",
+    "accounting",
     "partners.common",
     "partners.progbat",
 ]
@@ -204,6 +205,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "inbox-sweep": {"task": "accounting.tasks.inbox_sweep", "schedule": 30.0},
+    "outbox-sweep": {"task": "partners.common.tasks.outbox_sweep", "schedule": 60.0},
+}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The embedded mode's real worker: a broker in plain files, no server to install.
+    _broker_dir = BASE_DIR / "var" / "celery"
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_broker_dir / "queue"),
+                                       "data_folder_out": str(_broker_dir / "queue"),
+                                       "processed_folder": str(_broker_dir / "processed"),
+                                       "store_processed": False}
 
 # Production hardening (checked by `manage.py check --deploy` in the test suite).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None

@@ -101,3 +101,45 @@ class Consent(models.Model):
     @staticmethod
     def fingerprint(text):
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+class OutboxMessage(models.Model):
+    """A call MEG owes a partner, written in the same transaction as the change that causes it,
+    then relayed by Celery with retries (DESIGN §8). The idempotency key is stable across
+    retries, so the partner never applies it twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        RETRYING = "retrying", _("Nouvel essai prévu")
+        SENT = "sent", _("Envoyé")
+        FAILED = "failed", _("Échec")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("cabinet"))
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, null=True,
+                                blank=True, related_name="+", verbose_name=_("entreprise"))
+    partner = models.CharField(_("partenaire"), max_length=20, choices=Partner.choices)
+    action = models.CharField(_("action"), max_length=60)
+    payload = models.JSONField(_("contenu"), default=dict)
+    idempotency_key = models.CharField(_("clé d'idempotence"), max_length=120, unique=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+", verbose_name=_("demandé par"))
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices,
+                              default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    next_attempt_at = models.DateTimeField(_("prochain essai"), null=True, blank=True)
+    last_error = models.CharField(_("dernière erreur"), max_length=300, blank=True)
+    result = models.JSONField(_("réponse"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("appel sortant")
+        verbose_name_plural = _("appels sortants (outbox)")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.action} {self.idempotency_key} ({self.get_status_display()})"

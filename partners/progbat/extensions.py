@@ -10,9 +10,17 @@ from meg.extensions import (
     register_module_hook,
     register_partner_card,
 )
+from partners.common.exceptions import PartnerUnavailable
+from partners.common.outbox import register_handler
 
 from .models import ProgbatLink
-from .services import connection_for, progbat_activation_check, progbat_link_activate
+from .services import (
+    ConnectionUnusable,
+    connection_for,
+    progbat_activation_check,
+    progbat_link_activate,
+)
+from .services.calls import call_progbat, unusable_connection_message
 
 register_module_hook("progbat", ModuleHook(check_activation=progbat_activation_check,
                                            activated=progbat_link_activate,
@@ -40,5 +48,19 @@ def connection_card_context(request):
     return {"connection": connection_for(request.user), "convention": convention}
 
 
+def lock_invoice(message):
+    """Outbox handler: lock an exported invoice at ProGBat (idempotent there)."""
+    link = ProgbatLink.objects.get(company_id=message.company_id)
+    payload = message.payload
+    try:
+        call_progbat(link, message.actor, lambda c: c.lock_invoice(
+            invoice_id=payload["invoice_id"], export_id=payload["export_id"]))
+    except ConnectionUnusable as error:
+        # Retried with backoff: someone must reconnect; the message says who.
+        raise PartnerUnavailable(unusable_connection_message(error)) from None
+    return {"locked": True}
+
+
+register_handler("progbat.lock_invoice", lock_invoice)
 register_dashboard_panel(Panel("partners/progbat/_dashboard_panel.html", dashboard_context))
 register_partner_card(Panel("partners/progbat/_connection_card.html", connection_card_context))

@@ -10,6 +10,7 @@ urlpatterns = [
          name="oauth_callback"),
     path("partners/progbat/oauth/disconnect/", views.DisconnectView.as_view(),
          name="oauth_disconnect"),
+    path("partners/progbat/webhooks/", views.WebhookView.as_view(), name="webhooks"),
     path("entreprise/<int:company_id>/progbat/", views.ModuleView.as_view(), name="module"),
     path("entreprise/<int:company_id>/progbat/ouvrir/", views.OpenView.as_view(), name="open"),
 ]

@@ -5,12 +5,14 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from companies.models import CompanyMembership
@@ -18,7 +20,7 @@ from companies.selectors import user_can_use_module
 from meg.views import CompanyMixin, FirmMixin
 from partners.common.exceptions import PartnerError
 
-from . import services
+from . import services, webhooks
 from .consent import CONSENT_TEXT, CONSENT_VERSION
 from .forms import CredentialsForm
 from .models import ProgbatLink
@@ -151,3 +153,14 @@ class OpenView(ModuleView):
 
     def get(self, request, company_id):
         return redirect("progbat:module", company_id=company_id)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class WebhookView(View):
+    """``POST /partners/progbat/webhooks/``: signed by ProGBat, never by a browser session."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        answer = webhooks.receive(request.body, request.headers)
+        return JsonResponse(answer.body, status=answer.status)

@@ -1,0 +1,292 @@
+"""Journals, entries and their lines, the chart of accounts, and exports (DESIGN §7).
+
+Invariants: an entry balances (Σ debit = Σ credit > 0), each line has exactly one non-zero side,
+numbers are gapless per journal and fiscal year, and an exported entry never changes: it is
+chained by SHA-256 to the previous exported entry of its company.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+
+class PcgAccount(models.Model):
+    """The standard French chart of accounts (PCG 2014-03, consolidated 2019), read-only."""
+
+    number = models.CharField(_("numéro"), max_length=10, primary_key=True)
+    level = models.CharField(_("niveau"), max_length=10)
+    label = models.CharField(_("intitulé"), max_length=200)
+
+    class Meta:
+        verbose_name = _("compte du PCG")
+        verbose_name_plural = _("plan comptable général")
+        ordering = ["number"]
+
+    def __str__(self):
+        return f"{self.number} {self.label}"
+
+
+class ChartAccount(models.Model):
+    """A company's own account (e.g. ``411000``) on top of the PCG, with its label."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="chart_accounts", verbose_name=_("entreprise"))
+    number = models.CharField(_("numéro"), max_length=20)
+    label = models.CharField(_("intitulé"), max_length=200)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("compte de l'entreprise")
+        verbose_name_plural = _("plan comptable des entreprises")
+        ordering = ["company", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="chart_account_once"),
+            models.CheckConstraint(condition=Q(number__regex=r"^[1-9][0-9]{2,}$"),
+                                   name="chart_account_is_pcg_number"),
+            models.CheckConstraint(condition=~Q(label=""), name="chart_account_has_label"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.label}"
+
+
+class Journal(models.Model):
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Saisie MEG")
+        PROGBAT = "progbat", "ProGBat"
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="journals", verbose_name=_("entreprise"))
+    code = models.CharField(_("code"), max_length=10)
+    label = models.CharField(_("libellé"), max_length=100)
+    source = models.CharField(_("origine"), max_length=20, choices=Source.choices)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("journal")
+        verbose_name_plural = _("journaux")
+        ordering = ["company", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="journal_code_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} — {self.label}"
+
+
+class JournalSequence(models.Model):
+    """The last number given in a journal for a fiscal year: locked to number without gaps."""
+
+    journal = models.ForeignKey(Journal, on_delete=models.CASCADE, related_name="sequences")
+    fiscal_year = models.PositiveSmallIntegerField(_("exercice"))
+    last_number = models.PositiveIntegerField(_("dernier numéro"), default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["journal", "fiscal_year"],
+                                    name="one_sequence_per_journal_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.journal_id}/{self.fiscal_year}: {self.last_number}"
+
+
+class Entry(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        EXPORTED = "exported", _("Exportée")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="entries", verbose_name=_("entreprise"))
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries",
+                                verbose_name=_("journal"))
+    fiscal_year = models.PositiveSmallIntegerField(_("exercice"))
+    number = models.PositiveIntegerField(_("numéro"))
+    date = models.DateField(_("date"), db_index=True)
+    piece_ref = models.CharField(_("pièce"), max_length=60)
+    label = models.CharField(_("libellé"), max_length=200)
+    source_ref = models.CharField(_("référence d'origine"), max_length=100)
+    source_version = models.PositiveIntegerField(_("version d'origine"))
+    validated_at = models.DateTimeField(_("validée chez le partenaire le"))
+    state = models.CharField(_("état"), max_length=10, choices=State.choices,
+                             default=State.DRAFT, db_index=True)
+    export = models.ForeignKey("ExportBatch", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="entries", verbose_name=_("export"))
+    exported_at = models.DateTimeField(_("exportée le"), null=True, blank=True)
+    chain_position = models.PositiveBigIntegerField(_("rang dans la chaîne"), null=True,
+                                                    blank=True)
+    previous_hash = models.CharField(_("empreinte précédente"), max_length=64, blank=True)
+    chain_hash = models.CharField(_("empreinte"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("écriture")
+        verbose_name_plural = _("écritures")
+        ordering = ["journal", "fiscal_year", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["journal", "fiscal_year", "number"],
+                                    name="entry_number_once_per_journal_year"),
+            models.UniqueConstraint(fields=["journal", "source_ref"],
+                                    name="one_entry_per_source_document"),
+            models.UniqueConstraint(fields=["company", "chain_position"],
+                                    name="one_entry_per_chain_position"),
+            models.CheckConstraint(
+                condition=Q(state="draft") | (Q(export__isnull=False) & ~Q(chain_hash="")),
+                name="exported_entry_is_chained"),
+        ]
+        indexes = [models.Index(fields=["company", "journal", "date"])]
+
+    def __str__(self):
+        return f"{self.journal.code} {self.fiscal_year}-{self.number:06d} {self.label}"
+
+    def save(self, *args, **kwargs):
+        if self.pk and type(self).objects.with_scopes_disabled().filter(
+                pk=self.pk, state=self.State.EXPORTED).exists():
+            raise ValidationError(_("Une écriture exportée ne peut plus être modifiée."))
+        super().save(*args, **kwargs)
+
+    @property
+    def is_exported(self):
+        return self.state == self.State.EXPORTED
+
+    @property
+    def reference(self):
+        return f"{self.journal.code}-{self.fiscal_year}-{self.number:06d}"
+
+
+
+class EntryLine(models.Model):
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(_("ordre"))
+    account = models.CharField(_("compte"), max_length=20)
+    account_label = models.CharField(_("intitulé du compte"), max_length=200)
+    aux_account = models.CharField(_("compte auxiliaire"), max_length=40, blank=True)
+    aux_label = models.CharField(_("libellé auxiliaire"), max_length=200, blank=True)
+    label = models.CharField(_("libellé"), max_length=200)
+    debit = models.DecimalField(_("débit"), max_digits=15, decimal_places=2,
+                                default=Decimal("0.00"))
+    credit = models.DecimalField(_("crédit"), max_digits=15, decimal_places=2,
+                                 default=Decimal("0.00"))
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("ligne d'écriture")
+        verbose_name_plural = _("lignes d'écriture")
+        ordering = ["entry", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "position"], name="line_position_once"),
+            models.CheckConstraint(
+                condition=(Q(debit__gt=0, credit=0) | Q(debit=0, credit__gt=0)),
+                name="line_has_exactly_one_side"),
+            models.CheckConstraint(condition=~Q(account_label=""), name="line_has_account_label"),
+            models.CheckConstraint(condition=Q(account__regex=r"^[1-9][0-9]{2,}$"),
+                                   name="line_account_is_pcg_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.debit} / {self.credit}"
+
+
+class ExportBatch(models.Model):
+    """One export of entries (FEC or CSV): who, when, what, and the file's exact bytes."""
+
+    class Format(models.TextChoices):
+        FEC = "fec", _("FEC (fichier des écritures comptables)")
+        CSV = "csv", _("CSV")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        RUNNING = "running", _("En cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="exports", verbose_name=_("entreprise"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("exporté par"))
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    journal_codes = models.JSONField(_("journaux"), default=list)
+    date_from = models.DateField(_("du"))
+    date_to = models.DateField(_("au"))
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices,
+                              default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
+    entry_count = models.PositiveIntegerField(_("écritures"), default=0)
+    line_count = models.PositiveIntegerField(_("lignes"), default=0)
+    total_debit = models.DecimalField(_("total débit"), max_digits=17, decimal_places=2,
+                                      default=Decimal("0.00"))
+    file = models.FileField(_("fichier"), upload_to="exports/%Y/%m/", blank=True)
+    file_name = models.CharField(_("nom du fichier"), max_length=100, blank=True)
+    sha256 = models.CharField(_("SHA-256 du fichier"), max_length=64, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    error = models.CharField(_("erreur"), max_length=300, blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("export d'écritures")
+        verbose_name_plural = _("exports d'écritures")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(date_to__gte=F("date_from")),
+                                   name="export_period_coherent"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_format_display()} {self.company} {self.date_from}–{self.date_to}"
+
+
+class InboxEvent(models.Model):
+    """A partner event received and verified, stored before any processing (DESIGN §7)."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Reçu")
+        PROCESSED = "processed", _("Journalisé")
+        IGNORED = "ignored", _("Ignoré")
+        REJECTED = "rejected", _("Refusé")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="inbox_events", verbose_name=_("entreprise"))
+    partner = models.CharField(_("partenaire"), max_length=20)
+    webhook_id = models.CharField(_("identifiant du webhook"), max_length=100, unique=True)
+    event_type = models.CharField(_("type"), max_length=60)
+    source_ref = models.CharField(_("document"), max_length=100, blank=True)
+    source_version = models.PositiveIntegerField(_("version"), null=True, blank=True)
+    payload = models.JSONField(_("contenu"))
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices,
+                              default=Status.RECEIVED, db_index=True)
+    reason = models.CharField(_("raison"), max_length=300, blank=True)
+    received_at = models.DateTimeField(_("reçu le"), auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(_("traité le"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    entry = models.ForeignKey(Entry, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+", verbose_name=_("écriture"))
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("événement reçu")
+        verbose_name_plural = _("événements reçus")
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self):
+        return f"{self.partner} {self.event_type} {self.source_ref} v{self.source_version}"

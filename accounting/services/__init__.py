@@ -1,0 +1,1 @@
+"""Accounting use cases: journalising partner events, exporting entries."""

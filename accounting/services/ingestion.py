@@ -1,0 +1,203 @@
+"""Inbox → sales journal: partner events become balanced entries, idempotently.
+
+A task claims a batch of received events (``SKIP LOCKED``: several workers never take the
+same), journalises them in one transaction and marks them processed. Same invoice and version
+→ one entry; a later version replaces a draft entry and keeps its number; an older version never
+regresses; an exported entry is never touched. Numbers are gapless per journal and fiscal year
+(the sequence row is locked until commit).
+"""
+
+import datetime
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from companies.models import Company
+
+from ..chart import resolve_labels
+from ..models import Entry, EntryLine, InboxEvent, Journal, JournalSequence
+
+BATCH_SIZE = 500
+MAX_ATTEMPTS = 5
+logger = logging.getLogger(__name__)
+PROGBAT_JOURNAL = ("VTPG", "Ventes ProGBat")
+
+
+def progbat_journal(company):
+    journal, _created = Journal.objects.get_or_create(
+        company=company, code=PROGBAT_JOURNAL[0],
+        defaults={"firm_id": company.firm_id, "label": PROGBAT_JOURNAL[1],
+                  "source": Journal.Source.PROGBAT})
+    return journal
+
+
+def inbox_process(*, limit=BATCH_SIZE):
+    """Journalise up to ``limit`` waiting events; returns how many were taken.
+
+    If the batch fails (two workers creating the same invoice's entry, or one bad event), its
+    events are retried one by one so that one event can never block the others; an event that
+    keeps failing is rejected with its reason after ``MAX_ATTEMPTS``.
+    """
+    try:
+        return _process_batch(limit=limit)
+    except Exception:
+        logger.exception("inbox batch failed; retrying its events one by one")
+    with scopes_disabled():
+        ids = list(InboxEvent.objects.filter(status=InboxEvent.Status.RECEIVED)
+                   .order_by("id").values_list("pk", flat=True)[:limit])
+    for event_id in ids:
+        try:
+            _process_batch(limit=1, event_id=event_id)
+        except Exception as error:
+            logger.exception("inbox event %s failed", event_id)
+            _record_failure(event_id, error)
+    return len(ids)
+
+
+def _record_failure(event_id, error):
+    with scopes_disabled(), transaction.atomic():
+        event = InboxEvent.objects.select_for_update().get(pk=event_id)
+        event.attempts += 1
+        event.reason = f"{type(error).__name__}: {error}"[:300]
+        if event.attempts >= MAX_ATTEMPTS:
+            event.status = InboxEvent.Status.REJECTED
+            event.processed_at = timezone.now()
+        event.save(update_fields=["attempts", "reason", "status", "processed_at"])
+
+
+def _process_batch(*, limit, event_id=None):
+    with scopes_disabled(), transaction.atomic():
+        events = InboxEvent.objects.select_for_update(skip_locked=True).filter(
+            status=InboxEvent.Status.RECEIVED)
+        if event_id is not None:
+            events = events.filter(pk=event_id)
+        events = list(events.order_by("id")[:limit])
+        if not events:
+            return 0
+        by_company = defaultdict(list)
+        for event in events:
+            by_company[event.company_id].append(event)
+        companies = Company.objects.in_bulk(list(by_company))
+        for company_id, company_events in by_company.items():
+            _journalise(companies[company_id], company_events)
+        InboxEvent.objects.bulk_update(events, ["status", "reason", "processed_at", "attempts",
+                                                "entry"])
+    return len(events)
+
+
+def inbox_waiting_count(older_than_seconds=0):
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+    with scopes_disabled():
+        return InboxEvent.objects.filter(status=InboxEvent.Status.RECEIVED,
+                                         received_at__lte=cutoff).count()
+
+
+def _settle(event, status, reason="", entry=None):
+    event.status, event.reason, event.entry = status, reason[:300], entry
+    event.processed_at = timezone.now()
+
+
+def _journalise(company, events):
+    from partners.progbat.models import ProgbatLink  # the only source of inbox events so far
+
+    link = ProgbatLink.objects.filter(company=company).first()
+    journal = progbat_journal(company)
+    refs = {event.source_ref for event in events}
+    entries = {entry.source_ref: entry for entry in
+               Entry.objects.select_for_update().filter(journal=journal, source_ref__in=refs)}
+    wanted = {}
+    for event in events:
+        for line in event.payload["data"]["invoice"]["entry"]["lines"]:
+            if line.get("account_label") or line["account"] not in wanted:
+                wanted[line["account"]] = line.get("account_label") or ""
+    labels = resolve_labels(company, wanted)
+
+    new_entries, replaced = {}, {}
+    for event in sorted(events, key=lambda e: (e.source_ref, e.source_version, e.pk)):
+        event.attempts += 1
+        invoice = event.payload["data"]["invoice"]
+        validated_at = parse_datetime(invoice["validated_at"])
+        if link is None or not link.is_active:
+            _settle(event, InboxEvent.Status.IGNORED,
+                    _("La liaison ProGBat de l'entreprise n'est pas active."))
+            continue
+        if validated_at < link.linked_at:
+            _settle(event, InboxEvent.Status.IGNORED,
+                    _("Facture validée avant l'activation de la liaison (non rétroactif)."))
+            continue
+        entry = entries.get(event.source_ref)
+        if entry is not None and entry.source_version >= event.source_version:
+            _settle(event, InboxEvent.Status.PROCESSED,
+                    _("Version %(v)s déjà journalisée.") % {"v": entry.source_version}, entry)
+            continue
+        if entry is not None and entry.is_exported:
+            _settle(event, InboxEvent.Status.REJECTED,
+                    _("L'écriture de cette facture est déjà exportée : elle ne change plus."),
+                    entry)
+            continue
+        day = parse_date(invoice["date"])
+        fiscal_year = company.fiscal_year_end_for(day).year
+        if entry is not None and entry.fiscal_year != fiscal_year:
+            _settle(event, InboxEvent.Status.REJECTED,
+                    _("La nouvelle version change l'exercice de la facture : corrigez-la par un "
+                      "avoir dans ProGBat."), entry)
+            continue
+        if entry is None:
+            entry = Entry(firm_id=company.firm_id, company=company, journal=journal,
+                          fiscal_year=fiscal_year, source_ref=event.source_ref)
+            entries[event.source_ref] = new_entries[event.source_ref] = entry
+        elif entry.pk is not None:
+            replaced[event.source_ref] = entry
+        entry.date, entry.piece_ref = day, invoice["number"]
+        entry.label = invoice["entry"]["label"]
+        entry.source_version, entry.validated_at = event.source_version, validated_at
+        entry.pending_lines = _lines(invoice, labels)
+        _settle(event, InboxEvent.Status.PROCESSED, entry=entry)
+
+    _number(journal, list(new_entries.values()))
+    Entry.objects.bulk_create(new_entries.values())
+    if replaced:
+        Entry.objects.bulk_update(replaced.values(), ["date", "piece_ref", "label",
+                                                      "source_version", "validated_at",
+                                                      "updated_at"])
+        EntryLine.objects.filter(entry__in=list(replaced.values())).delete()
+    lines = []
+    for entry in [*new_entries.values(), *replaced.values()]:
+        for line in entry.pending_lines:
+            line.entry, line.firm_id = entry, company.firm_id
+            lines.append(line)
+    EntryLine.objects.bulk_create(lines)
+    for event in events:
+        if event.entry is not None:
+            event.entry_id = event.entry.pk
+
+
+def _lines(invoice, labels):
+    label = invoice["entry"]["label"]
+    return [EntryLine(position=position, account=line["account"],
+                      account_label=labels[line["account"]],
+                      aux_account=line.get("aux_account") or "",
+                      aux_label=line.get("aux_label") or "", label=label,
+                      debit=Decimal(line["debit"]), credit=Decimal(line["credit"]))
+            for position, line in enumerate(invoice["entry"]["lines"], start=1)]
+
+
+def _number(journal, entries):
+    """Give new entries the next numbers of their journal and fiscal year, without gaps."""
+    by_year = defaultdict(list)
+    for entry in entries:
+        by_year[entry.fiscal_year].append(entry)
+    for fiscal_year, year_entries in sorted(by_year.items()):
+        JournalSequence.objects.get_or_create(journal=journal, fiscal_year=fiscal_year)
+        sequence = JournalSequence.objects.select_for_update().get(journal=journal,
+                                                                    fiscal_year=fiscal_year)
+        for entry in sorted(year_entries, key=lambda e: (e.date, e.piece_ref)):
+            sequence.last_number += 1
+            entry.number = sequence.last_number
+        sequence.save(update_fields=["last_number"])

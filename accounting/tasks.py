@@ -1,0 +1,24 @@
+"""Celery tasks of accounting: thin wrappers, safe to run twice."""
+
+from celery import shared_task
+
+from .services import exports, ingestion
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def inbox_process():
+    """Journalise waiting inbox events, batch after batch, until none is left."""
+    while ingestion.inbox_process(limit=ingestion.BATCH_SIZE) == ingestion.BATCH_SIZE:
+        pass
+
+
+@shared_task(ignore_result=True)
+def inbox_sweep():
+    """Periodic: events left in the inbox (broker down at receipt, worker killed) get queued."""
+    if ingestion.inbox_waiting_count(older_than_seconds=10):
+        inbox_process.delay()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def export_run(batch_id):
+    exports.export_run(batch_id)
