@@ -1,8 +1,20 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from accounting import api as accounting_api
 from companies.api import CompanyViewSet
 
 router = DefaultRouter()
 router.register("companies", CompanyViewSet, basename="company")
 
-urlpatterns = router.urls
+company = "companies/<int:company_id>/"
+urlpatterns = [
+    *router.urls,
+    path(f"{company}journals/", accounting_api.JournalListView.as_view(), name="journals"),
+    path(f"{company}entries/", accounting_api.EntryListView.as_view(), name="entries"),
+    path(f"{company}exports/", accounting_api.ExportListView.as_view(), name="exports"),
+    path(f"{company}exports/<int:export_id>/", accounting_api.ExportDetailView.as_view(),
+         name="export"),
+    path(f"{company}exports/<int:export_id>/file", accounting_api.ExportFileView.as_view(),
+         name="export-file"),
+]

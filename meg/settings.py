@@ -209,7 +209,11 @@ CELERY_BEAT_SCHEDULE = {
     "inbox-sweep": {"task": "accounting.tasks.inbox_sweep", "schedule": 30.0},
     "outbox-sweep": {"task": "partners.common.tasks.outbox_sweep", "schedule": 60.0},
 }
-if CELERY_BROKER_URL.startswith("filesystem://"):
+if CELERY_BROKER_URL.startswith("redis"):
+    # A task whose worker died unacknowledged is redelivered after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+elif CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded mode's real worker: a broker in plain files, no server to install.
     _broker_dir = BASE_DIR / "var" / "celery"
     for _folder in ("queue", "processed"):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("cabinet/", include("firms.urls")),
     path("", include("partners.progbat.urls")),
+    path("", include("accounting.urls")),
     path("", include("companies.urls")),
     path("api/v1/", include("meg.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

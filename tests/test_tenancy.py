@@ -9,12 +9,13 @@ from django_scopes.exceptions import ScopeError
 from django_scopes.state import state as scope_state
 from rest_framework.authtoken.models import Token
 
+from accounting.models import ExportBatch
 from companies.models import Company, CompanyMembership, ModuleActivation
 from firms.models import FirmMembership
 from tests import factories
 from tests.conftest import client_for
 
-APP_NAMESPACES = {"firms", "companies"}
+APP_NAMESPACES = {"firms", "companies", "progbat", "accounting"}
 
 
 def app_patterns(resolver=None, namespace=None, prefix=""):
@@ -33,7 +34,12 @@ def foreign_objects(other_company):
     """Ids that belong to Cabinet Bêta, to be walked by users of Cabinet Alpha."""
     ModuleActivation.objects.create(firm=other_company.firm, company=other_company,
                                     module_id=1, enabled=True)
+    export = ExportBatch.objects.create(
+        firm=other_company.firm, company=other_company, format="fec", journal_codes=["VTPG"],
+        created_by=FirmMembership.objects.filter(firm=other_company.firm).first().user,
+        date_from="2026-01-01", date_to="2026-12-31", status="done")
     return {
+        "export_id": export.pk,
         "company_id": other_company.pk,
         "user_id": CompanyMembership.objects.get(company=other_company).user_id,
         "membership_id": FirmMembership.objects.filter(firm=other_company.firm).first().pk,

@@ -144,7 +144,8 @@ def _export(batch_id):
         if current is not None:
             _chain(company, current, current_lines, previous, chained)
         raw.seek(0)
-        batch.file.save(file_name(batch, company), File(raw), save=False)
+        batch.file_name = file_name(batch, company)
+        batch.file.save(batch.file_name, File(raw), save=False)
     updates = []
     for (pk, _ref, _source), (previous_hash, hash_) in zip(entry_rows, chained, strict=True):
         position += 1
@@ -160,7 +161,6 @@ def _export(batch_id):
              for _pk, ref, source in entry_rows if source == Journal.Source.PROGBAT]
     OutboxMessage.objects.bulk_create(locks, batch_size=UPDATE_CHUNK)
     outbox_enqueue(locks)
-    batch.file_name = batch.file.name.rsplit("/", 1)[-1]
     batch.sha256 = digest.hexdigest()
     batch.entry_count, batch.line_count = len(entry_rows), count
     batch.total_debit = debit_total

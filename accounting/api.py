@@ -1,0 +1,155 @@
+"""REST API v1 for journals, entries and exports of a company (DESIGN §11)."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError as APIValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from companies.selectors import can_manage_company, get_company_for, user_can_use_module
+from meg.tenancy import ScopedAPIMixin
+
+from . import selectors
+from .models import Entry, EntryLine, ExportBatch
+from .services.exports import export_progress, export_request
+
+
+class CompanyAPIMixin(ScopedAPIMixin):
+    """The company in the URL, if the token's user may see its accounting (else 404/403)."""
+
+    def company(self):
+        if not hasattr(self, "_company"):
+            company = get_company_for(self.request.user, self.kwargs["company_id"])
+            if not (can_manage_company(self.request.user, company)
+                    or user_can_use_module(self.request.user, company, "export-ecritures")):
+                raise PermissionDenied
+            self._company = company
+        return self._company
+
+
+class JournalSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    source = serializers.CharField()
+    entry_count = serializers.IntegerField()
+    draft_count = serializers.IntegerField()
+    total_debit = serializers.DecimalField(max_digits=17, decimal_places=2, allow_null=True)
+
+
+class LineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EntryLine
+        fields = ["account", "account_label", "aux_account", "aux_label", "label", "debit",
+                  "credit"]
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    journal = serializers.CharField(source="journal.code")
+    reference = serializers.CharField()
+    lines = LineSerializer(many=True)
+
+    class Meta:
+        model = Entry
+        fields = ["id", "journal", "reference", "fiscal_year", "number", "date", "piece_ref",
+                  "label", "state", "source_ref", "source_version", "lines"]
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    journals = serializers.ListField(source="journal_codes", child=serializers.CharField())
+    progress = serializers.SerializerMethodField()
+    created_by = serializers.EmailField(source="created_by.email", read_only=True)
+
+    class Meta:
+        model = ExportBatch
+        fields = ["id", "format", "journals", "date_from", "date_to", "status", "progress",
+                  "entry_count", "line_count", "file_name", "sha256", "created_by",
+                  "created_at", "finished_at", "error"]
+        read_only_fields = fields
+
+    def get_progress(self, batch) -> int:
+        return export_progress(batch)
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=ExportBatch.Format.choices)
+    journals = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+
+
+class JournalListView(CompanyAPIMixin, generics.ListAPIView):
+    serializer_class = JournalSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.journals_summary(company=self.company())
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("journal", OpenApiTypes.STR, description="Code du journal (ex. VTPG)"),
+    OpenApiParameter("date_from", OpenApiTypes.DATE),
+    OpenApiParameter("date_to", OpenApiTypes.DATE)])
+class EntryListView(CompanyAPIMixin, generics.ListAPIView):
+    serializer_class = EntrySerializer
+
+    def get_queryset(self):
+        entries = (Entry.objects.filter(company=self.company()).select_related("journal")
+                   .prefetch_related("lines").order_by("date", "journal__code", "number"))
+        params = self.request.query_params
+        if params.get("journal"):
+            entries = entries.filter(journal__code=params["journal"])
+        for name, lookup in (("date_from", "date__gte"), ("date_to", "date__lte")):
+            if params.get(name):
+                try:
+                    day = datetime.date.fromisoformat(params[name])
+                except ValueError:
+                    raise APIValidationError({name: "Date au format AAAA-MM-JJ."}) from None
+                entries = entries.filter(**{lookup: day})
+        return entries
+
+
+class ExportListView(CompanyAPIMixin, generics.ListAPIView):
+    serializer_class = ExportSerializer
+
+    def get_queryset(self):
+        return selectors.exports_of(company=self.company())
+
+    @extend_schema(request=ExportRequestSerializer, responses={201: ExportSerializer})
+    def post(self, request, company_id):
+        company = self.company()
+        if not can_manage_company(request.user, company):
+            raise PermissionDenied
+        data = ExportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            batch = export_request(company=company, actor=request.user,
+                                   format=data.validated_data["format"],
+                                   journal_codes=data.validated_data["journals"],
+                                   date_from=data.validated_data["date_from"],
+                                   date_to=data.validated_data["date_to"])
+        except ValidationError as error:
+            raise APIValidationError(error.message_dict if hasattr(error, "error_dict")
+                                     else {"detail": error.messages}) from None
+        return Response(ExportSerializer(batch).data, status=status.HTTP_201_CREATED)
+
+
+class ExportDetailView(CompanyAPIMixin, generics.RetrieveAPIView):
+    serializer_class = ExportSerializer
+    lookup_url_kwarg = "export_id"
+
+    def get_queryset(self):
+        return selectors.exports_of(company=self.company())
+
+
+class ExportFileView(CompanyAPIMixin, APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, company_id, export_id):
+        batch = get_object_or_404(ExportBatch, company=self.company(), pk=export_id,
+                                  status=ExportBatch.Status.DONE)
+        return FileResponse(batch.file.open("rb"), as_attachment=True, filename=batch.file_name)

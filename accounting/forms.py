@@ -1,0 +1,41 @@
+import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import ExportBatch
+
+
+class PeriodForm(forms.Form):
+    date_from = forms.DateField(label=_("Du"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Au"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+    journals = forms.MultipleChoiceField(label=_("Journaux"), required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, journals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["journals"].choices = [(j.code, f"{j.code} — {j.label}") for j in journals]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", _("La fin de la période doit suivre son début."))
+        return data
+
+
+class ExportForm(PeriodForm):
+    format = forms.ChoiceField(label=_("Format"), choices=ExportBatch.Format.choices,
+                               initial=ExportBatch.Format.FEC, widget=forms.RadioSelect)
+
+    def __init__(self, *args, journals, **kwargs):
+        super().__init__(*args, journals=journals, **kwargs)
+        today = timezone.localdate()
+        self.fields["date_from"].required = self.fields["date_to"].required = True
+        self.fields["journals"].required = True
+        self.fields["date_from"].initial = datetime.date(today.year, 1, 1)
+        self.fields["date_to"].initial = today
+        self.fields["journals"].initial = [code for code, _label in
+                                           self.fields["journals"].choices]

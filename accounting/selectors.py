@@ -1,0 +1,43 @@
+"""Reads of the export space."""
+
+from django.db.models import Count, Q, Sum
+
+from .models import Entry, EntryLine, ExportBatch, InboxEvent, Journal
+
+
+def journals_summary(*, company):
+    """Each journal with its entry counts (all, to export) and its total debit."""
+    return (Journal.objects.filter(company=company).order_by("code")
+            .annotate(entry_count=Count("entries", distinct=True),
+                      draft_count=Count("entries", filter=Q(entries__state=Entry.State.DRAFT),
+                                        distinct=True),
+                      total_debit=Sum("entries__lines__debit")))
+
+
+def preview_lines(*, company, journal_codes=None, date_from=None, date_to=None):
+    lines = (EntryLine.objects.filter(entry__company=company)
+             .select_related("entry", "entry__journal")
+             .order_by("entry__date", "entry__journal__code", "entry__number", "position"))
+    if journal_codes:
+        lines = lines.filter(entry__journal__code__in=journal_codes)
+    if date_from:
+        lines = lines.filter(entry__date__gte=date_from)
+    if date_to:
+        lines = lines.filter(entry__date__lte=date_to)
+    return lines
+
+
+def exports_of(*, company):
+    return ExportBatch.objects.filter(company=company).select_related("created_by")
+
+
+def partner_events_needing_attention(*, firm=None, company=None):
+    """Events MEG ignored or refused, with their reason, newest first."""
+    events = InboxEvent.objects.filter(
+        status__in=[InboxEvent.Status.IGNORED, InboxEvent.Status.REJECTED]).select_related(
+        "company")
+    if firm is not None:
+        events = events.filter(firm=firm)
+    if company is not None:
+        events = events.filter(company=company)
+    return events

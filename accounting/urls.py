@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounting"
+
+urlpatterns = [
+    path("entreprise/<int:company_id>/export-ecritures/", views.ExportSpaceView.as_view(),
+         name="export_space"),
+    path("entreprise/<int:company_id>/export-ecritures/exports/<int:export_id>/",
+         views.ExportStatusView.as_view(), name="export_status"),
+    path("entreprise/<int:company_id>/export-ecritures/exports/<int:export_id>/fichier/",
+         views.ExportFileView.as_view(), name="export_file"),
+    path("cabinet/evenements-partenaires/", views.PartnerEventsView.as_view(),
+         name="partner_events"),
+]

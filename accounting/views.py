@@ -1,0 +1,110 @@
+"""*Export des écritures comptables*: journals, preview, exports and their files."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from companies.selectors import user_can_use_module
+from meg.views import CompanyMixin, FirmMixin, add_service_errors
+
+from . import selectors
+from .forms import ExportForm, PeriodForm
+from .models import ExportBatch
+from .services.exports import export_progress, export_request
+
+MODULE = "export-ecritures"
+
+
+class ExportSpaceMixin(CompanyMixin):
+    """Firm users of the company's firm, and users given the module, may open the space."""
+
+    def load_objects(self):
+        if not (self.can_manage or user_can_use_module(self.request.user, self.company, MODULE)):
+            raise PermissionDenied
+        self.journals = list(selectors.journals_summary(company=self.company))
+
+
+class ExportSpaceView(ExportSpaceMixin, TemplateView):
+    template_name = "accounting/export_space.html"
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request") and self.request.GET.get("partial"):
+            return ["accounting/_preview.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        period = PeriodForm(self.request.GET or None, journals=self.journals)
+        filters = period.cleaned_data if period.is_valid() else {}
+        lines = selectors.preview_lines(company=self.company,
+                                        journal_codes=filters.get("journals"),
+                                        date_from=filters.get("date_from"),
+                                        date_to=filters.get("date_to"))
+        query = {k: v for k, v in self.request.GET.lists() if k not in ("page", "partial")}
+        exports = Paginator(selectors.exports_of(company=self.company), 10).get_page(
+            self.request.GET.get("exports_page"))
+        return super().get_context_data(
+            journals=self.journals, period_form=period,
+            export_form=kwargs.pop("export_form", None) or ExportForm(journals=self.journals),
+            page=Paginator(lines, 50).get_page(self.request.GET.get("page")),
+            querystring=urlencode(query, doseq=True), exports=exports,
+            events=selectors.partner_events_needing_attention(company=self.company)[:20],
+            **kwargs)
+
+    def post(self, request, company_id):
+        if not self.can_manage:
+            raise PermissionDenied
+        form = ExportForm(request.POST, journals=self.journals)
+        if form.is_valid():
+            try:
+                batch = export_request(company=self.company, actor=request.user,
+                                       format=form.cleaned_data["format"],
+                                       journal_codes=form.cleaned_data["journals"],
+                                       date_from=form.cleaned_data["date_from"],
+                                       date_to=form.cleaned_data["date_to"])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("Export demandé : le fichier sera prêt dans un "
+                                            "instant."))
+                return redirect(f"{request.path}?export={batch.pk}#exports")
+        return self.render_to_response(self.get_context_data(export_form=form), status=400)
+
+
+class ExportStatusView(ExportSpaceMixin, TemplateView):
+    """One export's row, polled by htmx while it runs (progress shown)."""
+
+    template_name = "accounting/_export_row.html"
+
+    def get_context_data(self, **kwargs):
+        batch = get_object_or_404(ExportBatch, company=self.company, pk=self.kwargs["export_id"])
+        return super().get_context_data(batch=batch, progress=export_progress(batch), **kwargs)
+
+
+class ExportFileView(ExportSpaceMixin, View):
+    """The exact bytes of a past export."""
+
+    def get(self, request, company_id, export_id):
+        batch = get_object_or_404(ExportBatch, company=self.company, pk=export_id,
+                                  status=ExportBatch.Status.DONE)
+        content_type = ("text/plain; charset=utf-8" if batch.format == ExportBatch.Format.FEC
+                        else "text/csv; charset=utf-8")
+        return FileResponse(batch.file.open("rb"), as_attachment=True,
+                            filename=batch.file_name, content_type=content_type)
+
+
+class PartnerEventsView(FirmMixin, TemplateView):
+    """Partner events the firm should know about: ignored or refused, with the reason."""
+
+    template_name = "accounting/partner_events.html"
+
+    def get_context_data(self, **kwargs):
+        events = selectors.partner_events_needing_attention(firm=self.firm)
+        return super().get_context_data(
+            page=Paginator(events, 50).get_page(self.request.GET.get("page")), **kwargs)
