@@ -21,7 +21,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "MEG : http://127.0.0.1:8000  (Ctrl+C pour arrêter)"
-	$(VENV)/bin/honcho -f Procfile.dev start
+	CELERY_BROKER_URL=filesystem:// $(VENV)/bin/honcho -f Procfile.dev start
 
 ## make test: the whole suite on PostgreSQL (and Redis where needed)
 test: install
