@@ -4,14 +4,16 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from meg.forms import DateInput
+
 from .models import ExportBatch
 
 
 class PeriodForm(forms.Form):
     date_from = forms.DateField(label=_("Du"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
+                                widget=DateInput())
     date_to = forms.DateField(label=_("Au"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+                              widget=DateInput())
     journals = forms.MultipleChoiceField(label=_("Journaux"), required=False,
                                          widget=forms.CheckboxSelectMultiple)
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from meg.forms import DateInput
 from meg.validators import normalize_siret
 
 from .models import Company, CompanyMembership, Licence
@@ -48,8 +49,8 @@ class CompanyUserForm(forms.Form):
 class LicenceForm(forms.Form):
     user = forms.ModelChoiceField(label=_("Utilisateur"), queryset=None)
     tier = forms.ChoiceField(label=_("Offre"), choices=Licence.Tier.choices)
-    starts_on = forms.DateField(label=_("Début"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Fin"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("Début"), widget=DateInput())
+    ends_on = forms.DateField(label=_("Fin"), widget=DateInput())
 
     def __init__(self, *args, company, **kwargs):
         from django.contrib.auth import get_user_model

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from meg.forms import DateInput
+
 from .models import FirmMembership, FirmNews, PartnerConvention, Site
 
 
@@ -42,16 +44,16 @@ class ConventionForm(forms.ModelForm):
     class Meta:
         model = PartnerConvention
         fields = ["partner", "kind", "signed_at", "trial_plan"]
-        widgets = {"signed_at": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"signed_at": DateInput()}
 
 
 class AuditFilterForm(forms.Form):
     company = forms.ModelChoiceField(label=_("Entreprise"), queryset=None, required=False,
                                      empty_label=_("Toutes les entreprises"))
     date_from = forms.DateField(label=_("Du"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
+                                widget=DateInput())
     date_to = forms.DateField(label=_("Au"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+                              widget=DateInput())
 
     def __init__(self, *args, firm, **kwargs):
         from companies.models import Company

@@ -65,3 +65,26 @@ def screenshot():
             page.screenshot(path=SCREENSHOTS_DIR / f"{name}.png", full_page=True)
 
     return take
+
+
+@pytest.fixture(scope="module")
+def progbat_sandbox(live_server, tmp_path_factory):
+    """The ProGBat sandbox, sending its users back to, and its webhooks to, the live MEG."""
+    from tests.sandboxes import start_sandbox
+
+    sandbox = start_sandbox("progbat", env={
+        "PROGBAT_SANDBOX_DB": str(tmp_path_factory.mktemp("progbat-e2e") / "sandbox.sqlite3"),
+        "PROGBAT_REDIRECT_URIS": f"{live_server.url}/partners/progbat/oauth/callback/",
+        "PROGBAT_WEBHOOK_URL": f"{live_server.url}/partners/progbat/webhooks/",
+        "PROGBAT_SANDBOX_CONTROL": "1",
+    })
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def progbat(progbat_sandbox, live_server, settings):
+    progbat_sandbox.control("reset")
+    settings.PROGBAT_BASE_URL = progbat_sandbox.url
+    settings.PROGBAT_REDIRECT_URI = f"{live_server.url}/partners/progbat/oauth/callback/"
+    return progbat_sandbox

@@ -14,27 +14,9 @@ from playwright.sync_api import expect
 from companies.models import Company
 from meg import demo as demo_data
 from tests.e2e.test_core_journey import log_in
-from tests.sandboxes import SANDBOX_PASSWORD, start_sandbox
+from tests.sandboxes import SANDBOX_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def progbat_sandbox(live_server, tmp_path_factory):
-    sandbox = start_sandbox("progbat", env={
-        "PROGBAT_SANDBOX_DB": str(tmp_path_factory.mktemp("progbat-e2e") / "sandbox.sqlite3"),
-        "PROGBAT_REDIRECT_URIS": f"{live_server.url}/partners/progbat/oauth/callback/",
-        "PROGBAT_WEBHOOK_URL": "http://127.0.0.1:9/unused/",
-    })
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def progbat(progbat_sandbox, live_server, settings):
-    settings.PROGBAT_BASE_URL = progbat_sandbox.url
-    settings.PROGBAT_REDIRECT_URI = f"{live_server.url}/partners/progbat/oauth/callback/"
-    return progbat_sandbox
 
 
 def test_prescripteur_case_from_connexion_to_the_progbat_tab(demo, progbat, page, screenshot):
