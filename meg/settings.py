@@ -220,12 +220,14 @@ if CELERY_BROKER_URL.startswith("redis"):
 elif CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded mode's real worker: a broker in plain files, no server to install.
     _broker_dir = BASE_DIR / "var" / "celery"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_broker_dir / "queue"),
                                        "data_folder_out": str(_broker_dir / "queue"),
                                        "processed_folder": str(_broker_dir / "processed"),
+                                       "control_folder": str(_broker_dir / "control"),
                                        "store_processed": False}
+    CELERY_BEAT_SCHEDULE_FILENAME = str(_broker_dir / "beat-schedule")
 
 # Production hardening (checked by `manage.py check --deploy` in the test suite).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
