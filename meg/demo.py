@@ -103,6 +103,26 @@ def _progbat_link(company, accountant, dirigeant):
                                      role="dirigeant")
 
 
+def register_libeo_client():
+    """The Libeo sandbox as a client of MEG's OpenID provider ("Me connecter avec MEG")."""
+    from django.conf import settings
+    from oauth2_provider.models import get_application_model
+
+    Application = get_application_model()
+    application = Application.objects.filter(client_id=settings.LIBEO_OIDC_CLIENT_ID).first()
+    if application is None:
+        application = Application(client_id=settings.LIBEO_OIDC_CLIENT_ID)
+    application.name = "Libeo"
+    application.client_secret = settings.LIBEO_OIDC_CLIENT_SECRET
+    application.client_type = Application.CLIENT_CONFIDENTIAL
+    application.authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
+    application.redirect_uris = settings.LIBEO_OIDC_REDIRECT_URIS
+    application.algorithm = Application.RS256_ALGORITHM
+    application.skip_authorization = False
+    application.save()
+    return application
+
+
 def _licence(company, user, *, tier, starts_on, ends_on):
     Licence.objects.get_or_create(company=company, user=user, defaults={
         "firm": company.firm, "tier": tier, "starts_on": starts_on, "ends_on": ends_on})
@@ -138,6 +158,7 @@ def seed_demo(today=None):
                  ends_on=today + datetime.timedelta(days=335))
 
         _company(firm, accountant, LEFEVRE, state=Company.State.ACTIVATED)
+        register_libeo_client()
         for index in range(1, EXTRA_COMPANIES + 1):
             state = (Company.State.CREATED if index % 10 in (1, 2) else
                      Company.State.INACTIVATED if index % 10 == 3 else Company.State.ACTIVATED)

@@ -52,13 +52,16 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "oauth2_provider",
     "meg",
     "users",
     "firms",
     "companies",
     "accounting",
+    "purchases",
     "partners.common",
     "partners.progbat",
+    "partners.libeo",
 ]
 
 MIDDLEWARE = [
@@ -273,3 +276,44 @@ PROGBAT_WEBHOOK_SECRET = env("PROGBAT_WEBHOOK_SECRET",
                              "whsec_bWVnLXByb2diYXQtZGV2ZWxvcG1lbnQtc2VjcmV0ISE=")
 PROGBAT_TIMEOUT_SECONDS = float(env("PROGBAT_TIMEOUT_SECONDS", "10"))
 PROGBAT_TRIAL_DAYS = int(env("PROGBAT_TRIAL_DAYS", "30"))
+
+# Libeo (DESIGN §6). The defaults talk to the sandbox started by `make run`.
+LIBEO_BASE_URL = env("LIBEO_BASE_URL", "http://127.0.0.1:8200").rstrip("/")
+LIBEO_TIMEOUT_SECONDS = float(env("LIBEO_TIMEOUT_SECONDS", "10"))
+
+
+def _oidc_private_key():
+    """MEG's OpenID signing key (PEM). Development keeps a generated one under var/."""
+    key = env("MEG_OIDC_RSA_PRIVATE_KEY", "")
+    if key or PRODUCTION:
+        return key.replace("\\n", "\n")
+    path = BASE_DIR / "var" / "oidc-dev-key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
+        path.write_bytes(pem)
+    return path.read_text()
+
+
+# MEG as an OpenID Connect provider (django-oauth-toolkit): issuer <MEG>/o
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_private_key(),
+    "PKCE_REQUIRED": True,
+    "OAUTH2_VALIDATOR_CLASS": "partners.libeo.oidc.MegOIDCValidator",
+    "SCOPES": {"openid": "Vous identifier", "email": "Votre adresse e-mail",
+               "profile": "Vos nom et prénom"},
+    "DEFAULT_SCOPES": ["openid"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "REQUEST_APPROVAL_PROMPT": "force",
+}
+LIBEO_OIDC_CLIENT_ID = env("LIBEO_OIDC_CLIENT_ID", "libeo-sandbox")
+LIBEO_OIDC_CLIENT_SECRET = env("LIBEO_OIDC_CLIENT_SECRET", "libeo-sandbox-secret")
+LIBEO_OIDC_REDIRECT_URIS = env(
+    "LIBEO_OIDC_REDIRECT_URIS",
+    "http://127.0.0.1:8200/connect/meg/callback http://localhost:8200/connect/meg/callback")

@@ -1,0 +1,80 @@
+"""The only module that speaks HTTP to Libeo (DESIGN §6). Data flows MEG → Libeo only."""
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import requests
+from django.conf import settings
+
+from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Me:
+    siren: str
+    name: str
+    plan: str
+    users: list
+    payments_this_month: int
+    payments_limit: int | None
+
+
+def _request(method, path, *, api_key=None, json=None, headers=None):
+    url = f"{settings.LIBEO_BASE_URL}{path}"
+    all_headers = {"Accept": "application/json", **(headers or {})}
+    if api_key:
+        all_headers["Authorization"] = f"Bearer {api_key}"
+    try:
+        response = requests.request(method, url, json=json, headers=all_headers,
+                                    timeout=settings.LIBEO_TIMEOUT_SECONDS)
+    except requests.RequestException as error:
+        logger.warning("Libeo %s %s failed: %s", method, path, type(error).__name__)
+        raise PartnerUnavailable(type(error).__name__) from None
+    if response.status_code >= 500:
+        logger.warning("Libeo %s %s answered %s", method, path, response.status_code)
+        raise PartnerUnavailable(f"HTTP {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code == 401:
+        raise PartnerUnauthorized(body.get("detail", ""))
+    if response.status_code >= 400:
+        raise PartnerRejected(body.get("error", f"http_{response.status_code}"),
+                              body.get("detail", ""), status=response.status_code)
+    return response.status_code, body
+
+
+def me(api_key) -> Me:
+    _status, body = _request("GET", "/api/v1/me", api_key=api_key)
+    return Me(siren=body["company"]["siren"], name=body["company"]["name"], plan=body["plan"],
+              users=body.get("users", []), payments_this_month=body.get("payments_this_month", 0),
+              payments_limit=body.get("payments_limit"))
+
+
+def upsert_invoice(api_key, *, external_id, invoice) -> bool:
+    """Create or update the invoice at Libeo; True when it was created."""
+    status, _body = _request("PUT", f"/api/v1/invoices/{external_id}", api_key=api_key,
+                             json=invoice)
+    return status == 201
+
+
+def create_payment(api_key, *, idempotency_key, invoice_external_id, amount, execution_date):
+    _status, body = _request("POST", "/api/v1/payments", api_key=api_key,
+                             headers={"Idempotency-Key": idempotency_key},
+                             json={"invoice_external_id": invoice_external_id,
+                                   "amount": amount, "execution_date": execution_date})
+    return body
+
+
+def exchange_code(code) -> str:
+    """The API key of an account created through "Me connecter avec MEG"."""
+    _status, body = _request("POST", "/api/v1/meg/connections/exchange", json={"code": code})
+    return body["api_key"]
+
+
+def connect_url(return_to) -> str:
+    return f"{settings.LIBEO_BASE_URL}/connect/meg?{urlencode({'return_to': return_to})}"

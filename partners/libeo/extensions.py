@@ -1,0 +1,132 @@
+"""How Libeo plugs into MEG: the payment provider of the Achats module, and the outbox
+handlers that send invoices and payments (MEG → Libeo only)."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from meg.extensions import register_payment_provider
+from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
+from partners.common.models import OutboxMessage
+from partners.common.outbox import outbox_enqueue, register_handler
+from purchases.models import Payment
+
+from . import client
+from .models import LibeoInvoice
+from .services import connection_of, libeo_can_pay
+
+PLAN_LIMIT = gettext_lazy(
+    "Limite de paiements atteinte pour ce mois avec l'offre gratuite de Libeo (5 paiements). "
+    "Passez à l'offre Partnerships (9 €/mois, paiements illimités) dans Libeo, ou payez cette "
+    "facture le mois prochain : elle reste à payer.")
+
+
+def invoice_body(invoice):
+    return {"supplier": {"name": invoice.supplier_name, "iban": invoice.supplier_iban},
+            "number": invoice.number, "issue_date": invoice.issue_date.isoformat(),
+            "due_date": invoice.due_date.isoformat(),
+            "amount_excl_tax": f"{invoice.amount_excl_tax:.2f}",
+            "vat_amount": f"{invoice.vat_amount:.2f}",
+            "amount_incl_tax": f"{invoice.amount_incl_tax:.2f}",
+            "currency": invoice.currency, "status": "to_pay"}
+
+
+def external_id(invoice):
+    return f"meg-{invoice.pk}"
+
+
+def _send_invoice(connection, invoice):
+    """PUT the invoice at Libeo if Libeo does not have its latest version yet."""
+    sent, _created = LibeoInvoice.objects.select_for_update().get_or_create(
+        invoice=invoice, defaults={"firm_id": invoice.firm_id})
+    if sent.sent_version >= invoice.version:
+        return
+    client.upsert_invoice(connection.api_key, external_id=external_id(invoice),
+                          invoice=invoice_body(invoice))
+    sent.sent_version, sent.sent_at = invoice.version, timezone.now()
+    sent.save(update_fields=["sent_version", "sent_at"])
+
+
+def _fail(payment, code, detail):
+    payment.status, payment.error_code, payment.error_detail = Payment.Status.FAILED, code, detail
+    payment.save(update_fields=["status", "error_code", "error_detail", "updated_at"])
+
+
+def pay(message):
+    """Outbox handler: send the invoice, then the payment with its idempotency key."""
+    payment = (Payment.objects.select_for_update().select_related("invoice", "company")
+               .get(pk=message.payload["payment_id"]))
+    if payment.status not in (Payment.Status.PENDING, Payment.Status.RETRYING):
+        return {"status": payment.status}
+    connection = connection_of(payment.company)
+    if connection is None:
+        _fail(payment, "not_connected", _("Libeo n'est plus connecté à cette entreprise."))
+        raise PartnerRejected("not_connected", payment.error_detail)
+    try:
+        _send_invoice(connection, payment.invoice)
+        result = client.create_payment(
+            connection.api_key, idempotency_key=payment.idempotency_key,
+            invoice_external_id=external_id(payment.invoice), amount=f"{payment.amount:.2f}",
+            execution_date=payment.execution_date.isoformat())
+    except PartnerUnavailable:
+        payment.status = Payment.Status.RETRYING
+        payment.error_detail = _("Libeo ne répond pas : nouvel essai automatique.")
+        payment.save(update_fields=["status", "error_detail", "updated_at"])
+        raise
+    except PartnerUnauthorized:
+        _fail(payment, "invalid_api_key", _("Libeo refuse la clé d'API : un administrateur "
+                                            "du module Achats doit la remplacer."))
+        raise PartnerRejected("invalid_api_key", payment.error_detail) from None
+    except PartnerRejected as error:
+        _fail(payment, error.code, str(PLAN_LIMIT) if error.code == "plan_limit_reached"
+              else (error.detail or error.code))
+        raise
+    payment.status = result.get("status", Payment.Status.SCHEDULED)
+    payment.provider_payment_id = str(result.get("id", ""))
+    payment.error_code = payment.error_detail = ""
+    payment.save()
+    return {"payment_id": payment.provider_payment_id, "status": payment.status}
+
+
+def resend_invoice(message):
+    """Outbox handler: an invoice Libeo already has was edited in MEG."""
+    sent = LibeoInvoice.objects.select_related("invoice").filter(
+        invoice_id=message.payload["invoice_id"]).first()
+    connection = sent and connection_of(sent.invoice.company)
+    if connection is None:
+        return {"skipped": True}
+    _send_invoice(connection, sent.invoice)
+    return {"version": sent.invoice.version}
+
+
+class LibeoProvider:
+    def can_pay(self, user, invoice):
+        return libeo_can_pay(user, invoice)
+
+    def is_connected(self, company):
+        return connection_of(company) is not None
+
+    def request_payment(self, payment):
+        message = OutboxMessage.objects.create(
+            firm_id=payment.firm_id, company_id=payment.company_id, partner="libeo",
+            action="libeo.pay", payload={"payment_id": payment.pk},
+            idempotency_key=f"libeo-pay:{payment.idempotency_key}",
+            actor=payment.requested_by)
+        outbox_enqueue([message])
+
+    def invoice_changed(self, invoice):
+        """Only invoices already sent to Libeo are sent again (never the others)."""
+        if not LibeoInvoice.objects.filter(invoice=invoice).exists():
+            return
+        message, created = OutboxMessage.objects.get_or_create(
+            idempotency_key=f"libeo-upsert:{invoice.pk}:v{invoice.version}",
+            defaults={"firm_id": invoice.firm_id, "company_id": invoice.company_id,
+                      "partner": "libeo", "action": "libeo.resend_invoice",
+                      "payload": {"invoice_id": invoice.pk}})
+        if created:
+            outbox_enqueue([message])
+
+
+register_handler("libeo.pay", pay)
+register_handler("libeo.resend_invoice", resend_invoice)
+register_payment_provider("libeo", LibeoProvider())

@@ -1,0 +1,96 @@
+"""MEG's state of each company's Libeo account (DESIGN §6)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from meg.models import TimeStampedModel
+from partners.common.crypto import EncryptedTextField
+
+
+class LibeoConnection(TimeStampedModel):
+    """The company's Libeo API key (encrypted) and what ``/me`` said of the account."""
+
+    class Source(models.TextChoices):
+        API_KEY = "api_key", _("Clé d'API collée")
+        MEG_CONNECT = "meg_connect", _("Compte créé avec « Me connecter avec MEG »")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.OneToOneField("companies.Company", on_delete=models.CASCADE,
+                                   related_name="libeo_connection",
+                                   verbose_name=_("entreprise"))
+    api_key = EncryptedTextField(_("clé d'API (chiffrée)"))
+    key_last4 = models.CharField(_("fin de la clé"), max_length=4)
+    source = models.CharField(_("origine"), max_length=20, choices=Source.choices)
+    libeo_company_name = models.CharField(_("entreprise chez Libeo"), max_length=200)
+    libeo_siren = models.CharField(_("SIREN chez Libeo"), max_length=9)
+    plan = models.CharField(_("offre"), max_length=20)
+    users = models.JSONField(_("utilisateurs Libeo"), default=list)
+    payments_this_month = models.PositiveIntegerField(_("paiements ce mois-ci"), default=0)
+    payments_limit = models.PositiveIntegerField(_("limite mensuelle"), null=True, blank=True)
+    checked_at = models.DateTimeField(_("vérifiée le"))
+    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("connectée par"))
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("connexion Libeo")
+        verbose_name_plural = _("connexions Libeo")
+
+    def __str__(self):
+        return f"{self.company} — Libeo ({self.plan})"
+
+    def __repr__(self):
+        return f"<LibeoConnection {self.pk} company={self.company_id} ****{self.key_last4}>"
+
+    @property
+    def masked_key(self):
+        return f"•••• •••• •••• {self.key_last4}"
+
+    @property
+    def accountant_emails(self):
+        return {u["email"].lower() for u in self.users if u.get("role") == "accountant"}
+
+
+class LibeoInvoice(models.Model):
+    """An invoice MEG has sent to Libeo: later edits of it are sent again (never the others)."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    invoice = models.OneToOneField("purchases.SupplierInvoice", on_delete=models.CASCADE,
+                                   related_name="libeo", verbose_name=_("facture"))
+    sent_version = models.PositiveIntegerField(_("dernière version envoyée"), default=0)
+    sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("facture envoyée à Libeo")
+        verbose_name_plural = _("factures envoyées à Libeo")
+
+    def __str__(self):
+        return f"{self.invoice} v{self.sent_version}"
+
+
+class LibeoConnectIntent(models.Model):
+    """The company (and invoice) a user was paying when sent to "Me connecter avec MEG".
+
+    MEG's OpenID provider reads it to tell Libeo which company to create.
+    """
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("purchases.SupplierInvoice", on_delete=models.CASCADE,
+                                null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user} → {self.company}"

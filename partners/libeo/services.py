@@ -1,0 +1,130 @@
+"""Libeo use cases: the company's API key, "Me connecter avec MEG", and who may pay."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from companies.selectors import is_module_admin, user_can_use_module
+from firms.selectors import firm_membership_for
+from firms.services import audit_record
+from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
+
+from . import client
+from .models import LibeoConnectIntent, LibeoConnection
+
+ACHATS = "achats"
+UNAVAILABLE = gettext_lazy("Libeo ne répond pas pour le moment : réessayez dans quelques minutes.")
+
+
+def require_achats_admin(user, company):
+    if not is_module_admin(user, company, ACHATS):
+        raise PermissionDenied(_("Réservé aux administrateurs du module Achats."))
+
+
+def connection_of(company):
+    return LibeoConnection.objects.filter(company=company).first()
+
+
+def _checked(company, api_key):
+    """``/me`` for this key, refusing keys of another company."""
+    try:
+        info = client.me(api_key)
+    except PartnerUnauthorized:
+        raise ValidationError({"api_key": _(
+            "Libeo refuse cette clé. Copiez-la de nouveau dans Libeo : Configuration → "
+            "Intégrations → MEG → Se connecter.")}) from None
+    except (PartnerUnavailable, PartnerRejected):
+        raise ValidationError(UNAVAILABLE) from None
+    if info.siren != company.siren:
+        raise ValidationError({"api_key": _(
+            "Cette clé ouvre le compte Libeo de « %(name)s » (SIREN %(siren)s), pas celui de "
+            "« %(company)s ».") % {"name": info.name, "siren": info.siren,
+                                    "company": company.name}})
+    return info
+
+
+def _store(company, actor, api_key, info, source):
+    connection, _created = LibeoConnection.objects.update_or_create(company=company, defaults={
+        "firm_id": company.firm_id, "api_key": api_key, "key_last4": api_key[-4:],
+        "source": source, "libeo_company_name": info.name, "libeo_siren": info.siren,
+        "plan": info.plan, "users": info.users, "payments_this_month": info.payments_this_month,
+        "payments_limit": info.payments_limit, "checked_at": timezone.now(),
+        "connected_by": actor})
+    audit_record(firm=company.firm, company=company, actor=actor, action="libeo.connected",
+                 summary=_("Libeo connecté (%(source)s), clé se terminant par %(last4)s")
+                 % {"source": connection.get_source_display(), "last4": api_key[-4:]})
+    return connection
+
+
+@transaction.atomic
+def libeo_key_set(*, company, actor, api_key):
+    """*Clé d'api LIBEO*: checked against ``/me`` before it is saved, stored encrypted."""
+    require_achats_admin(actor, company)
+    api_key = (api_key or "").strip()
+    if len(api_key) < 8:
+        raise ValidationError({"api_key": _("Collez la clé d'API complète affichée par Libeo.")})
+    return _store(company, actor, api_key, _checked(company, api_key),
+                  LibeoConnection.Source.API_KEY)
+
+
+@transaction.atomic
+def libeo_key_remove(*, company, actor):
+    require_achats_admin(actor, company)
+    deleted, _rows = LibeoConnection.objects.filter(company=company).delete()
+    if deleted:
+        audit_record(firm=company.firm, company=company, actor=actor,
+                     action="libeo.disconnected", summary=_("Clé Libeo retirée"))
+
+
+def libeo_refresh(*, company):
+    """Read ``/me`` again (plan, payments used this month, users); quiet when Libeo is down."""
+    connection = connection_of(company)
+    if connection is None:
+        return None
+    try:
+        info = client.me(connection.api_key)
+    except (PartnerUnavailable, PartnerRejected, PartnerUnauthorized):
+        return connection
+    LibeoConnection.objects.filter(pk=connection.pk).update(
+        plan=info.plan, users=info.users, payments_this_month=info.payments_this_month,
+        payments_limit=info.payments_limit, checked_at=timezone.now())
+    connection.refresh_from_db()
+    return connection
+
+
+@transaction.atomic
+def libeo_connect_start(*, company, actor, invoice=None):
+    """Remember which company (and invoice) the user is connecting, for MEG's OpenID claims."""
+    require_achats_admin(actor, company)
+    return LibeoConnectIntent.objects.create(firm_id=company.firm_id, company=company,
+                                             invoice=invoice, user=actor)
+
+
+@transaction.atomic
+def libeo_connect_complete(*, company, actor, code):
+    """Back from Libeo with a one-time code: exchange it for the new account's API key."""
+    require_achats_admin(actor, company)
+    try:
+        api_key = client.exchange_code(code)
+    except PartnerRejected:
+        raise ValidationError(_("Ce lien de connexion Libeo a expiré ou a déjà servi : "
+                                "recommencez « Me connecter avec MEG ».")) from None
+    except (PartnerUnavailable, PartnerUnauthorized):
+        raise ValidationError(UNAVAILABLE) from None
+    return _store(company, actor, api_key, _checked(company, api_key),
+                  LibeoConnection.Source.MEG_CONNECT)
+
+
+def libeo_can_pay(user, invoice):
+    """Company users with the Achats module; firm users only if their e-mail is an
+    ``accountant`` of the company's Libeo account."""
+    company = invoice.company
+    if not user_can_use_module(user, company, ACHATS):
+        return False
+    membership = firm_membership_for(user)
+    if membership is not None and membership.firm_id == company.firm_id:
+        connection = connection_of(company)
+        return connection is not None and user.email.lower() in connection.accountant_emails
+    return True

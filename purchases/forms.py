@@ -1,0 +1,62 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum import iban
+
+from meg.forms import DateInput
+
+from .models import Payment, SupplierInvoice
+
+
+class SupplierInvoiceForm(forms.ModelForm):
+    class Meta:
+        model = SupplierInvoice
+        fields = ["supplier_name", "supplier_iban", "number", "issue_date", "due_date",
+                  "amount_excl_tax", "vat_amount", "amount_incl_tax", "payment_method", "pdf"]
+        widgets = {"issue_date": DateInput(), "due_date": DateInput()}
+
+    def clean_supplier_iban(self):
+        value = iban.compact(self.cleaned_data.get("supplier_iban") or "")
+        if value and not iban.is_valid(value):
+            raise ValidationError(_("IBAN invalide : vérifiez-le sur le RIB du fournisseur."))
+        return value
+
+    def clean_pdf(self):
+        pdf = self.cleaned_data.get("pdf")
+        if pdf and hasattr(pdf, "read") and not getattr(pdf, "_committed", False):
+            head = pdf.read(5)
+            pdf.seek(0)
+            if head != b"%PDF-":
+                raise ValidationError(_("Joignez la facture au format PDF."))
+        return pdf
+
+    def clean(self):
+        data = super().clean()
+        excl, vat = data.get("amount_excl_tax"), data.get("vat_amount")
+        if excl is not None and vat is not None and data.get("amount_incl_tax") in (None, ""):
+            data["amount_incl_tax"] = excl + vat
+        if (data.get("payment_method") == SupplierInvoice.PaymentMethod.LIBEO
+                and not data.get("supplier_iban")):
+            self.add_error("supplier_iban", _("L'IBAN est nécessaire pour un virement par "
+                                              "Libeo."))
+        return data
+
+
+class PurchaseFilterForm(forms.Form):
+    q = forms.CharField(label=_("Rechercher"), required=False,
+                        widget=forms.TextInput(attrs={"type": "search",
+                                                      "placeholder": _("Fournisseur ou numéro")}))
+    payment_method = forms.ChoiceField(label=_("Mode de règlement"), required=False,
+                                       choices=[("", _("Tous")),
+                                                *SupplierInvoice.PaymentMethod.choices])
+    status = forms.ChoiceField(label=_("Paiement"), required=False,
+                               choices=[("", _("Tous")), ("to_pay", _("À payer")),
+                                        *Payment.Status.choices])
+
+
+class LibeoKeyForm(forms.Form):
+    api_key = forms.CharField(label=_("Clé d'api LIBEO"), max_length=200,
+                              widget=forms.PasswordInput(render_value=False,
+                                                         attrs={"autocomplete": "off"}))
+
+
