@@ -12,10 +12,11 @@ from rest_framework.authtoken.models import Token
 from accounting.models import ExportBatch
 from companies.models import Company, CompanyMembership, ModuleActivation
 from firms.models import FirmMembership
+from purchases.models import SupplierInvoice
 from tests import factories
 from tests.conftest import client_for
 
-APP_NAMESPACES = {"firms", "companies", "progbat", "accounting"}
+APP_NAMESPACES = {"firms", "companies", "progbat", "accounting", "purchases"}
 
 
 def app_patterns(resolver=None, namespace=None, prefix=""):
@@ -38,7 +39,12 @@ def foreign_objects(other_company):
         firm=other_company.firm, company=other_company, format="fec", journal_codes=["VTPG"],
         created_by=FirmMembership.objects.filter(firm=other_company.firm).first().user,
         date_from="2026-01-01", date_to="2026-12-31", status="done")
+    invoice = SupplierInvoice.objects.create(
+        firm=other_company.firm, company=other_company, supplier_name="X", number="1",
+        issue_date="2026-01-01", due_date="2026-01-31", amount_excl_tax=10, vat_amount=2,
+        amount_incl_tax=12, created_by=export.created_by)
     return {
+        "invoice_id": invoice.pk,
         "export_id": export.pk,
         "company_id": other_company.pk,
         "user_id": CompanyMembership.objects.get(company=other_company).user_id,
