@@ -1,0 +1,101 @@
+from django.contrib import admin
+
+from .models import (
+    ChartAccount,
+    Entry,
+    EntryLine,
+    ExportBatch,
+    InboxEvent,
+    Journal,
+    JournalSequence,
+    PcgAccount,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Accounting records are written by MEG only: support reads them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PcgAccount)
+class PcgAccountAdmin(ReadOnlyAdmin):
+    list_display = ["number", "label", "level"]
+    list_filter = ["level"]
+    search_fields = ["number", "label"]
+
+
+@admin.register(ChartAccount)
+class ChartAccountAdmin(admin.ModelAdmin):
+    list_display = ["number", "label", "company"]
+    search_fields = ["number", "label", "company__name"]
+    list_select_related = ["company"]
+
+
+@admin.register(Journal)
+class JournalAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "company", "source"]
+    list_filter = ["source"]
+    search_fields = ["code", "company__name"]
+    list_select_related = ["company"]
+
+
+@admin.register(JournalSequence)
+class JournalSequenceAdmin(ReadOnlyAdmin):
+    list_display = ["journal", "fiscal_year", "last_number"]
+    list_select_related = ["journal"]
+
+
+class EntryLineInline(admin.TabularInline):
+    model = EntryLine
+    extra = 0
+    can_delete = False
+    fields = ["position", "account", "account_label", "aux_account", "aux_label", "label",
+              "debit", "credit"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "date", "piece_ref", "label", "company", "state",
+                    "source_version"]
+    list_filter = ["state", "journal__code", ("date", admin.DateFieldListFilter)]
+    search_fields = ["piece_ref", "label", "source_ref", "company__name"]
+    list_select_related = ["journal", "company"]
+    date_hierarchy = "date"
+    inlines = [EntryLineInline]
+
+
+@admin.register(EntryLine)
+class EntryLineAdmin(ReadOnlyAdmin):
+    list_display = ["entry", "account", "account_label", "debit", "credit"]
+    search_fields = ["account", "entry__piece_ref"]
+    list_select_related = ["entry", "entry__journal"]
+
+
+@admin.register(ExportBatch)
+class ExportBatchAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "company", "format", "date_from", "date_to", "status",
+                    "entry_count", "created_by"]
+    list_filter = ["format", "status"]
+    search_fields = ["company__name", "file_name", "sha256"]
+    list_select_related = ["company", "created_by"]
+
+
+@admin.register(InboxEvent)
+class InboxEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "company", "event_type", "source_ref", "source_version",
+                    "status", "reason"]
+    list_filter = ["status", "event_type", "partner"]
+    search_fields = ["webhook_id", "source_ref", "company__name"]
+    list_select_related = ["company"]
