@@ -99,3 +99,16 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def achats(company, dirigeant, accountant):
+    """Achats activated for the company; the dirigeant is its administrator."""
+    from companies.models import Module
+    from companies.services import modules_save, user_module_access_set
+
+    modules_save(company=company, actor=accountant, enabled_codes=["achats"])
+    user_module_access_set(company=company, actor=accountant, user=dirigeant,
+                           module=Module.objects.get(code="achats"), enabled=True,
+                           is_admin=True)
+    return company

@@ -50,3 +50,23 @@ def connect_progbat(client, *, username="cabinet-demo", password=SANDBOX_PASSWOR
     assert response.status_code == 302, response
     back = urlsplit(progbat_login(response["Location"], username=username, password=password))
     return client.get(f"{back.path}?{back.query}")
+
+
+@pytest.fixture(scope="session")
+def libeo_sandbox(tmp_path_factory):
+    sandbox = start_sandbox("libeo", env={
+        "LIBEO_SANDBOX_DB": str(tmp_path_factory.mktemp("libeo") / "sandbox.sqlite3"),
+        "LIBEO_SANDBOX_CONTROL": "1",
+    })
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def libeo(libeo_sandbox, settings):
+    """The Libeo sandbox, reset to its seed, and MEG pointed at it (short timeouts)."""
+    libeo_sandbox.control("reset")
+    settings.LIBEO_BASE_URL = libeo_sandbox.url
+    settings.LIBEO_TIMEOUT_SECONDS = 3
+    yield libeo_sandbox
+    libeo_sandbox.control("faults", {"rate": 0})

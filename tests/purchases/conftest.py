@@ -4,22 +4,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from companies.models import Module
-from companies.services import modules_save, user_module_access_set
 from partners.libeo.models import LibeoConnection
 from purchases.services import invoice_create
 
 IBAN = "FR7630006000011234567890189"
-
-
-@pytest.fixture
-def achats(company, dirigeant, accountant):
-    """Achats activated; the dirigeant is its administrator."""
-    modules_save(company=company, actor=accountant, enabled_codes=["achats"])
-    user_module_access_set(company=company, actor=accountant, user=dirigeant,
-                           module=Module.objects.get(code="achats"), enabled=True,
-                           is_admin=True)
-    return company
 
 
 def make_invoice(company, user, **extra):

@@ -1,0 +1,1 @@
+"""Libeo's JSON API (DESIGN §6): Bearer API keys of company accounts, French error details."""

@@ -1,0 +1,285 @@
+"""Test controls, mounted under ``/_sandbox/`` only when LIBEO_SANDBOX_CONTROL=1.
+
+They let integration tests and benchmarks break Libeo on purpose (a share of API calls failing
+in chosen ways), read what MEG did to it, create companies with keys, and start again from the
+seed. JSON in and out, no authentication.
+"""
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.http import JsonResponse
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from stdnum.fr import siren as siren_number
+
+from . import services
+from .models import (
+    ApiKey,
+    Company,
+    ExchangeCode,
+    Invoice,
+    Membership,
+    Payment,
+    Plan,
+    secret_digest,
+)
+from .seed import seed
+
+FAULT_KINDS = ("500", "500_after", "timeout", "timeout_after", "slow")
+TIMEOUT_SECONDS = 30
+SLOW_SECONDS = 2
+ME_PATHS = ("/api/v1/me", "/api/v1/me/")
+
+
+class Faults:
+    """The fault plan: which share of ``/api/v1`` calls fail, and how. One process, in memory.
+
+    Draws come from one seeded generator under a lock, so a sequential client sees the same
+    sequence of faults for the same seed.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.configure()
+
+    def configure(self, rate=0.0, kinds=("500",), seed=None, except_me=False):
+        with self.lock:
+            self.rate, self.kinds, self.seed, self.except_me = rate, list(kinds), seed, except_me
+            self.random = random.Random(seed)  # noqa: S311 (test fault draws, not secrets)
+            self.injected = Counter()
+
+    def draw(self, request_path):
+        """The fault kind for this call, or None."""
+        with self.lock:
+            if self.rate <= 0 or (self.except_me and request_path in ME_PATHS):
+                return None
+            if self.random.random() >= self.rate:
+                return None
+            kind = self.random.choice(self.kinds)
+            self.injected[kind] += 1
+            return kind
+
+    def as_dict(self):
+        with self.lock:
+            return {"rate": self.rate, "kinds": self.kinds, "seed": self.seed,
+                    "except_me": self.except_me, "injected": dict(self.injected)}
+
+
+faults = Faults()
+
+
+def _server_error():
+    response = JsonResponse({"error": "server_error", "detail": "Panne simulée de Libeo."},
+                            status=500)
+    response._has_been_logged = True  # an injected fault is not an error of the sandbox
+    return response
+
+
+class FaultInjectionMiddleware:
+    """Applies the fault plan to ``/api/v1`` calls.
+
+    ``500`` answers 500 without doing anything; ``500_after`` does the work (the payment is
+    made) and then answers 500, a lost answer; ``timeout`` waits 30 s and answers 504 without
+    doing anything (the client gave up long before); ``timeout_after`` does the work and then
+    waits 30 s before answering; ``slow`` waits 2 s and answers normally.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/v1/"):
+            return self.get_response(request)
+        kind = faults.draw(request.path)
+        if kind is None:
+            return self.get_response(request)
+        if kind == "500":
+            return _server_error()
+        if kind == "timeout":
+            time.sleep(TIMEOUT_SECONDS)
+            response = JsonResponse({"error": "timeout", "detail": "Délai simulé dépassé."},
+                                    status=504)
+            response._has_been_logged = True
+            return response
+        if kind == "slow":
+            time.sleep(SLOW_SECONDS)
+            return self.get_response(request)
+        response = self.get_response(request)
+        if kind == "500_after":
+            return _server_error()
+        time.sleep(TIMEOUT_SECONDS)  # timeout_after
+        return response
+
+
+def _body(request):
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _bad_request(detail, code="invalid_request", status=400):
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def faults_view(request):
+    data = _body(request)
+    kinds = (data or {}).get("kinds", ["500"])
+    rate = (data or {}).get("rate")
+    seed_value = (data or {}).get("seed")
+    if (data is None or isinstance(rate, bool) or not isinstance(rate, int | float)
+            or not 0 <= rate <= 1 or not isinstance(kinds, list) or not kinds
+            or not set(kinds) <= set(FAULT_KINDS)
+            or not (seed_value is None or isinstance(seed_value, int))
+            or not isinstance(data.get("except_me", False), bool)):
+        return _bad_request('Attendu : {"rate": 0..1, "kinds": [' + ", ".join(
+            f'"{kind}"' for kind in FAULT_KINDS) + '], "seed": entier, "except_me": booléen}.')
+    faults.configure(rate=float(rate), kinds=kinds, seed=seed_value,
+                     except_me=data.get("except_me", False))
+    return JsonResponse(faults.as_dict())
+
+
+def _company_data(company):
+    keys = [key for key in company.api_keys.all() if key.revoked_at is None]
+    return {
+        "siren": company.siren, "name": company.name, "plan": company.plan,
+        "api_key_prefix": keys[-1].prefix if keys else None,
+        "api_key_prefixes": [key.prefix for key in keys],
+        "users": [{"email": m.user.email, "role": m.role}
+                  for m in sorted(company.memberships.all(), key=lambda m: m.role != "owner")],
+    }
+
+
+@require_GET
+def state(request):
+    invoices = Invoice.objects.select_related("company").order_by("created_at", "pk")
+    payments = Payment.objects.select_related("invoice", "company").order_by("created_at", "pk")
+    today = timezone.localdate()
+    by_invoice = Counter(payment.invoice.external_id for payment in payments)
+    return JsonResponse({
+        "companies": [_company_data(company) for company in Company.objects.order_by(
+            "created_at", "pk").prefetch_related("memberships__user", "api_keys")],
+        "invoices": [{"external_id": invoice.external_id, "company_siren": invoice.company.siren,
+                      "versions": invoice.versions, "last_body": invoice.last_body}
+                     for invoice in invoices],
+        "payments": [{"id": payment.id, "invoice_external_id": payment.invoice.external_id,
+                      "company_siren": payment.company.siren,
+                      "amount": f"{payment.amount:.2f}", "status": payment.status_on(today),
+                      "execution_date": payment.execution_date.isoformat(),
+                      "idempotency_key": payment.idempotency_key}
+                     for payment in payments],
+        "payments_by_invoice": dict(by_invoice),
+        "faults": faults.as_dict(),
+    })
+
+
+@csrf_exempt
+@require_POST
+def reset(request):
+    """Back to the seed: every company (with its invoices, payments, keys) and login goes."""
+    with transaction.atomic():
+        Company.objects.all().delete()
+        get_user_model().objects.all().delete()
+        Session.objects.all().delete()
+        seed()
+    faults.configure()
+    return JsonResponse({"reset": True})
+
+
+def _users(value):
+    """The ``users`` of a company to create, or None when malformed."""
+    if not isinstance(value, list):
+        return None
+    users = []
+    for entry in value:
+        if not (isinstance(entry, dict) and isinstance(entry.get("email"), str)
+                and "@" in entry["email"] and entry.get("role") in Membership.Role.values
+                and isinstance(entry.get("password", ""), str)):
+            return None
+        users.append({"email": entry["email"], "role": entry["role"],
+                      "password": entry.get("password") or None})
+    return users
+
+
+@csrf_exempt
+@require_POST
+def companies(request):
+    """A company account for a test, with a fresh API key (the only time it is shown)."""
+    data = _body(request) or {}
+    users = _users(data.get("users", []))
+    if not (isinstance(data.get("siren"), str) and isinstance(data.get("name"), str)
+            and data["name"].strip() and data.get("plan", Plan.FREE) in Plan.values
+            and users is not None):
+        return _bad_request('Attendu : {"siren", "name", "plan": "free"|"partnerships", '
+                            '"users": [{"email", "role": "owner"|"accountant", "password"?}]}.')
+    try:
+        company = services.company_create(siren=data["siren"], name=data["name"].strip(),
+                                          plan=data.get("plan", Plan.FREE),
+                                          origin=Company.Origin.CONTROL, users=users)
+    except services.Refused as refusal:
+        return _bad_request(refusal.detail, refusal.code,
+                            409 if refusal.code == "company_exists" else 400)
+    api_key = services.api_key_issue(company=company, origin=ApiKey.Origin.CONTROL)
+    return JsonResponse({"api_key": api_key, "siren": company.siren, "name": company.name,
+                         "plan": company.plan}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def exchange_codes(request):
+    """A one-time code for a company's owner, as « Me connecter avec MEG » would issue it.
+
+    ``expires_in`` (seconds, default 300) lets a test get an already expired code with 0.
+    """
+    data = _body(request) or {}
+    expires_in = data.get("expires_in", 300)
+    company = Company.objects.filter(siren=data.get("siren") or "").first()
+    if (company is None or isinstance(expires_in, bool) or not isinstance(expires_in, int)
+            or not siren_number.is_valid(company.siren)):
+        return _bad_request('Attendu : {"siren" d\'une entreprise connue, "expires_in": '
+                            'secondes}.')
+    owner = company.memberships.filter(role=Membership.Role.OWNER).select_related("user").first()
+    if owner is None:
+        return _bad_request("Cette entreprise n'a pas d'utilisateur principal.")
+    code = services.exchange_code_issue(company=company, user=owner.user)
+    ExchangeCode.objects.filter(digest=secret_digest(code)).update(
+        expires_at=timezone.now() + timedelta(seconds=expires_in))
+    return JsonResponse({"code": code}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def payment_status(request, payment_id):
+    """What the bank did with a transfer: ``paid``, ``failed`` (frees the invoice) or back to
+    ``scheduled``."""
+    data = _body(request) or {}
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        return _bad_request("Paiement introuvable.", "payment_not_found", 404)
+    if data.get("status") not in Payment.Status.values:
+        return _bad_request('Attendu : {"status": "scheduled"|"paid"|"failed"}.')
+    services.payment_set_status(payment=payment, status=data["status"])
+    return JsonResponse({"id": payment.id, "status": payment.status})
+
+
+urlpatterns = [
+    path("faults", faults_view),
+    path("state", state),
+    path("reset", reset),
+    path("companies", companies),
+    path("exchange_codes", exchange_codes),
+    path("payments/<str:payment_id>", payment_status),
+]
