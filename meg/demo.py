@@ -103,6 +103,26 @@ def _progbat_link(company, accountant, dirigeant):
                                      role="dirigeant")
 
 
+def _supplier_invoices(company, user, today):
+    from decimal import Decimal
+
+    from purchases.services import invoice_create
+
+    for number, supplier, iban, excl, method, due_in in [
+        ("MR-2611", "Matériaux Rhône", "FR7630006000011234567890189", "1250.00", "libeo", 20),
+        ("EL-0457", "Électricité Générale Lyon", "FR7610107001011234567890129", "480.00",
+         "libeo", 35),
+        ("LOC-88", "Loca'Engins", "", "310.00", "cheque", 10),
+    ]:
+        excl = Decimal(excl)
+        vat = (excl * Decimal("0.20")).quantize(Decimal("0.01"))
+        invoice_create(company=company, actor=user, supplier_name=supplier, supplier_iban=iban,
+                       number=number, issue_date=today - datetime.timedelta(days=10),
+                       due_date=today + datetime.timedelta(days=due_in),
+                       amount_excl_tax=excl, vat_amount=vat, amount_incl_tax=excl + vat,
+                       payment_method=method)
+
+
 def register_libeo_client():
     """The Libeo sandbox as a client of MEG's OpenID provider ("Me connecter avec MEG")."""
     from django.conf import settings
@@ -145,6 +165,7 @@ def seed_demo(today=None):
             company_services.modules_save(company=dupont, actor=accountant,
                                           enabled_codes=["achats", "export-ecritures"])
             _progbat_link(dupont, accountant, dirigeant)
+            _supplier_invoices(dupont, dirigeant, today)
             company_services.user_module_access_set(
                 company=dupont, actor=accountant, user=dirigeant,
                 module=Module.objects.get(code="achats"), enabled=True, is_admin=True)
