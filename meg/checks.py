@@ -11,3 +11,11 @@ def secrets_at_rest_keys(app_configs, **kwargs):
                       "encrypted at rest.", hint="Generate one with Fernet.generate_key().",
                       id="meg.E001")]
     return []
+
+
+@register(Tags.security, deploy=True)
+def openid_signing_key(app_configs, **kwargs):
+    if settings.PRODUCTION and not settings.OAUTH2_PROVIDER.get("OIDC_RSA_PRIVATE_KEY"):
+        return [Error("MEG_OIDC_RSA_PRIVATE_KEY is empty: MEG cannot sign OpenID ID tokens "
+                      "(\"Me connecter avec MEG\").", id="meg.E002")]
+    return []

@@ -312,6 +312,16 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["openid"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
     "REQUEST_APPROVAL_PROMPT": "force",
+    # RFC 9700 (OAuth 2.0 security best practice), ahead of django-oauth-toolkit 4.0.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Loopback http redirects exist only in development (the sandboxes).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
 }
 LIBEO_OIDC_CLIENT_ID = env("LIBEO_OIDC_CLIENT_ID", "libeo-sandbox")
 LIBEO_OIDC_CLIENT_SECRET = env("LIBEO_OIDC_CLIENT_SECRET", "libeo-sandbox-secret")

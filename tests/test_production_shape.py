@@ -6,9 +6,20 @@ import sys
 from pathlib import Path
 
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rsa_pem():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
 PRODUCTION_ENV = {
+    "MEG_OIDC_RSA_PRIVATE_KEY": _rsa_pem(),
     "MEG_ENV": "production",
     "DJANGO_SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-for-the-test-" + "y" * 20,
     "DJANGO_ALLOWED_HOSTS": "meg.example.fr",
@@ -59,3 +70,9 @@ def test_production_refuses_to_run_without_encryption_keys():
     result = manage("check", "--deploy", env=env)
     assert result.returncode != 0
     assert "meg.E001" in result.stdout + result.stderr
+
+
+def test_production_refuses_to_run_without_an_openid_signing_key():
+    result = manage("check", "--deploy", env={**PRODUCTION_ENV, "MEG_OIDC_RSA_PRIVATE_KEY": ""})
+    assert result.returncode != 0
+    assert "meg.E002" in result.stdout + result.stderr
