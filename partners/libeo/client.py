@@ -1,15 +1,11 @@
 """The only module that speaks HTTP to Libeo (DESIGN §6). Data flows MEG → Libeo only."""
 
-import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import requests
 from django.conf import settings
 
-from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
-
-logger = logging.getLogger(__name__)
+from partners.common.http import json_call
 
 
 @dataclass(frozen=True)
@@ -23,29 +19,11 @@ class Me:
 
 
 def _request(method, path, *, api_key=None, json=None, headers=None):
-    url = f"{settings.LIBEO_BASE_URL}{path}"
-    all_headers = {"Accept": "application/json", **(headers or {})}
+    headers = dict(headers or {})
     if api_key:
-        all_headers["Authorization"] = f"Bearer {api_key}"
-    try:
-        response = requests.request(method, url, json=json, headers=all_headers,
-                                    timeout=settings.LIBEO_TIMEOUT_SECONDS)
-    except requests.RequestException as error:
-        logger.warning("Libeo %s %s failed: %s", method, path, type(error).__name__)
-        raise PartnerUnavailable(type(error).__name__) from None
-    if response.status_code >= 500:
-        logger.warning("Libeo %s %s answered %s", method, path, response.status_code)
-        raise PartnerUnavailable(f"HTTP {response.status_code}")
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code == 401:
-        raise PartnerUnauthorized(body.get("detail", ""))
-    if response.status_code >= 400:
-        raise PartnerRejected(body.get("error", f"http_{response.status_code}"),
-                              body.get("detail", ""), status=response.status_code)
-    return response.status_code, body
+        headers["Authorization"] = f"Bearer {api_key}"
+    return json_call("Libeo", method, f"{settings.LIBEO_BASE_URL}{path}", json=json,
+                     headers=headers, timeout=settings.LIBEO_TIMEOUT_SECONDS)
 
 
 def me(api_key) -> Me:

@@ -5,7 +5,6 @@ Every call has a timeout; transport failures and 5xx become ``PartnerUnavailable
 logged.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,13 +15,9 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from partners.common.exceptions import (
-    PartnerRejected,
-    PartnerUnauthorized,
-    PartnerUnavailable,
-)
+from partners.common.exceptions import PartnerRejected, PartnerUnavailable
+from partners.common.http import json_call
 
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,28 +96,9 @@ class ProgbatClient:
         return f"<ProgbatClient {self.base_url}>"
 
     def _call(self, method, path, *, json=None, params=None):
-        url = f"{self.base_url}/api/v1{path}"
-        try:
-            response = requests.request(
-                method, url, json=json, params=params, timeout=self.timeout,
-                headers={"Authorization": f"Bearer {self._access_token}",
-                         "Accept": "application/json"})
-        except requests.RequestException as error:
-            logger.warning("ProGBat %s %s failed: %s", method, path, type(error).__name__)
-            raise PartnerUnavailable(type(error).__name__) from None
-        if response.status_code >= 500:
-            logger.warning("ProGBat %s %s answered %s", method, path, response.status_code)
-            raise PartnerUnavailable(f"HTTP {response.status_code}")
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code == 401:
-            raise PartnerUnauthorized(body.get("detail", ""))
-        if response.status_code >= 400:
-            raise PartnerRejected(body.get("error", f"http_{response.status_code}"),
-                                  body.get("detail", ""), status=response.status_code)
-        return response.status_code, body
+        return json_call("ProGBat", method, f"{self.base_url}/api/v1{path}", json=json,
+                         params=params, timeout=self.timeout,
+                         headers={"Authorization": f"Bearer {self._access_token}"})
 
     def find_accounts(self, *, siren) -> list[Account]:
         _status, body = self._call("GET", "/accounts", params={"siren": siren})
