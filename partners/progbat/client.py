@@ -19,7 +19,6 @@ from partners.common.exceptions import PartnerRejected, PartnerUnavailable
 from partners.common.http import json_call
 
 
-
 @dataclass(frozen=True)
 class Account:
     id: str
