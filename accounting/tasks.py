@@ -22,3 +22,10 @@ def inbox_sweep():
 @shared_task(acks_late=True, ignore_result=True)
 def export_run(batch_id):
     exports.export_run(batch_id)
+
+
+@shared_task(ignore_result=True)
+def export_sweep():
+    """Periodic: exports whose task was never queued (broker down) are queued again."""
+    for batch_id in exports.exports_left_pending():
+        export_run.delay(batch_id)

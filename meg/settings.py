@@ -215,6 +215,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "inbox-sweep": {"task": "accounting.tasks.inbox_sweep", "schedule": 30.0},
     "outbox-sweep": {"task": "partners.common.tasks.outbox_sweep", "schedule": 60.0},
+    "export-sweep": {"task": "accounting.tasks.export_sweep", "schedule": 60.0},
 }
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died unacknowledged is redelivered after this many seconds.

@@ -5,6 +5,7 @@ one transaction streams the file, marks the entries exported (immutable) and cha
 writes one outbox message per invoice to lock it at ProGBat.
 """
 
+import datetime
 import hashlib
 import logging
 import tempfile
@@ -19,6 +20,7 @@ from django_scopes import scopes_disabled
 
 from companies.models import Company
 from firms.services import audit_record
+from meg.queue import enqueue_on_commit
 from partners.common.models import OutboxMessage
 from partners.common.outbox import outbox_enqueue
 
@@ -66,8 +68,16 @@ def export_request(*, company, actor, format, journal_codes, date_from, date_to)
                     "start": date_from.strftime("%d/%m/%Y"), "end": date_to.strftime("%d/%m/%Y")})
     from ..tasks import export_run
 
-    transaction.on_commit(lambda: export_run.delay(batch.pk))
+    enqueue_on_commit(export_run, batch.pk)
     return batch
+
+
+def exports_left_pending(older_than_seconds=60):
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+    with scopes_disabled():
+        return list(ExportBatch.objects.filter(status=ExportBatch.Status.PENDING,
+                                               created_at__lte=cutoff)
+                    .values_list("pk", flat=True))
 
 
 def progress_key(batch_id):

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from meg.queue import enqueue_on_commit
+
 from .exceptions import PartnerRejected, PartnerUnavailable
 from .models import OutboxMessage
 
@@ -31,11 +33,12 @@ def backoff(attempts):
 
 
 def outbox_enqueue(messages):
-    """Queue delivery of freshly written messages once their transaction commits."""
+    """Queue delivery of freshly written messages once their transaction commits (if the
+    broker is down, the sweeper delivers them later)."""
     from .tasks import outbox_deliver
 
-    ids = [m.pk for m in messages]
-    transaction.on_commit(lambda: [outbox_deliver.delay(pk) for pk in ids])
+    for message in messages:
+        enqueue_on_commit(outbox_deliver, message.pk)
 
 
 def outbox_deliver_one(message_id):

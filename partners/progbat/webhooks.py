@@ -19,6 +19,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from accounting.models import Entry, InboxEvent
 from accounting.services.ingestion import progbat_journal
+from meg.queue import enqueue_on_commit
 
 from .models import ProgbatLink
 
@@ -201,13 +202,5 @@ def _store(webhook_id, event):
     if row.status == InboxEvent.Status.RECEIVED:
         from accounting.tasks import inbox_process
 
-        transaction.on_commit(lambda: _enqueue(inbox_process))
+        enqueue_on_commit(inbox_process)
     return answer
-
-
-def _enqueue(task):
-    """The broker may be down: the row is safe in the inbox and the sweeper will queue it."""
-    try:
-        task.delay()
-    except Exception:
-        logger.warning("inbox task not queued (broker unavailable); the sweeper will do it")

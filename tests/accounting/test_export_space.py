@@ -1,5 +1,6 @@
 """The export space and the API: what accountants see, download, and may do."""
 
+import datetime
 import hashlib
 from html import unescape
 
@@ -137,3 +138,28 @@ def test_partner_events_page_lists_ignored_events(linked_company, post_webhook, 
     other = factories.FirmMembershipFactory().user
     assert "FAC001" not in client_for(other).get("/cabinet/evenements-partenaires/")\
         .content.decode()
+
+
+def test_export_requested_while_the_broker_is_down_is_kept_and_swept_later(
+        with_invoices, accountant, django_capture_on_commit_callbacks, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from accounting import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks.export_run, "apply_async", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(accountant).post(space(with_invoices), {
+                "date_from": "2026-01-01", "date_to": "2026-12-31", "journals": ["VTPG"],
+                "format": "fec"})
+    assert response.status_code == 302  # the accountant is not shown an error page
+    batch = ExportBatch.objects.get()
+    assert batch.status == "pending"
+    ExportBatch.objects.filter(pk=batch.pk).update(
+        created_at=batch.created_at - datetime.timedelta(minutes=5))
+    tasks.export_sweep()  # the periodic sweeper, once the broker is back
+    batch.refresh_from_db()
+    assert batch.status == "done" and batch.entry_count == 2
