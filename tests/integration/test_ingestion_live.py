@@ -336,7 +336,7 @@ def test_webhooks_received_while_redis_is_down_are_journalised_once_it_is_back(
              if d["invoice_id"] in outage_ids]),
         timeout=60, message=lambda: f"{live.sandbox.state()['deliveries']}\n{live.report()}")
     assert [(d["last_status"], d["attempts"]) for d in sent] == [(202, 1)] * 5
-    live.web.wait_log("inbox task not queued", after=web_offset, timeout=5)
+    live.web.wait_log("inbox_process not queued", after=web_offset, timeout=5)
     waiting = InboxEvent.objects.filter(company=dupont, status="received")
     assert set(waiting.values_list("source_ref", flat=True)) == outage_ids
     assert live.web.alive() and worker.alive()
