@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -125,8 +126,12 @@ class PayView(InvoiceMixin, View):
         try:
             services.invoice_pay(invoice=self.invoice, actor=request.user)
         except services.ConnectionNeeded:
-            return redirect(f"{reverse('purchases:libeo_connect', args=[company_id])}"
-                            f"?{urlencode({'facture': invoice_id})}")
+            connect = (f"{reverse('purchases:libeo_connect', args=[company_id])}"
+                       f"?{urlencode({'facture': invoice_id})}")
+            if request.headers.get("HX-Request"):
+                # A whole-page step: htmx must navigate, not swap the page into the cell.
+                return HttpResponse(status=204, headers={"HX-Redirect": connect})
+            return redirect(connect)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         target = reverse("purchases:invoice", args=[company_id, invoice_id])
