@@ -12,7 +12,7 @@ import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks import dashboard
+from benchmarks import dashboard, fec, ingest, pay
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/meg"
 BENCH_DATABASE = "meg_bench"
@@ -20,7 +20,10 @@ POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 
 # name → function(*, quick, verbose) that builds its data, measures and prints its figures.
 BENCHMARKS = {
+    "ingest": ingest.run,
+    "fec": fec.run,
     "dashboard": dashboard.run,
+    "pay": pay.run,
 }
 
 

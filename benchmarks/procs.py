@@ -1,0 +1,105 @@
+"""Child processes of the benchmarks (gunicorn, Celery, measuring subprocesses).
+
+Each child runs in its own session (process group), so that stopping it also stops the workers
+it forked; ``stop`` is always called from a ``finally``.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the venv's bin/: gunicorn, celery
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def child_env(**overrides):
+    """This process's environment (DATABASE_URL already points at meg_bench) plus overrides;
+    an override of ``None`` removes the variable."""
+    env = dict(os.environ)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = str(value)
+    return env
+
+
+def start(command, *, env, log_path):
+    """Start ``command`` in its own process group, its output in ``log_path``."""
+    log = open(log_path, "ab")  # noqa: SIM115 (closed by stop)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process.log_file, process.log_path = log, Path(log_path)
+    return process
+
+
+def log_tail(process, lines=15):
+    try:
+        text = process.log_path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def stop(process, *, grace=15.0, sig=signal.SIGTERM):
+    """Stop the process and its group: ``sig``, then SIGKILL after ``grace`` seconds."""
+    if process is None:
+        return
+    try:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=grace)
+        # Whatever is left of the group (forked workers included) is killed.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+    finally:
+        process.log_file.close()
+
+
+def wait_http(port, process, *, timeout=60.0):
+    """Wait until something answers HTTP on 127.0.0.1:``port`` (any status)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log_tail(process)}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                if sock.recv(16).startswith(b"HTTP/1."):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"no HTTP answer on port {port} after {timeout:.0f} s:\n"
+                       f"{log_tail(process)}")
+
+
+def wait_log(process, marker, *, timeout=60.0):
+    """Wait until ``marker`` appears in the process's log; returns the time it was seen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}:\n"
+                               f"{log_tail(process)}")
+        try:
+            if marker in process.log_path.read_text(errors="replace"):
+                return time.perf_counter()
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"{marker!r} not logged after {timeout:.0f} s:\n{log_tail(process)}")
