@@ -253,36 +253,6 @@ def cpu_times():
     return sum(values) - idle, sum(values)
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def role_cpu(groups):
-    """CPU seconds used so far by role: ``groups`` maps a role to the process group of a child
-    started here (gunicorn master and workers, Celery worker); "PostgreSQL" is every postgres
-    process of the machine (the server is shared: other sessions' queries count too)."""
-    roles = {pgid: role for role, pgid in groups.items() if pgid}
-    totals = dict.fromkeys([*groups, "PostgreSQL"], 0.0)
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        comm = text[text.index("(") + 1:text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
-        seconds = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-        role = roles.get(int(fields[2])) or ("PostgreSQL" if comm == "postgres" else None)
-        if role:
-            totals[role] += seconds
-    return totals
-
-
-def cpu_delta(before, after):
-    return {role: after[role] - before.get(role, 0.0) for role in after}
-
-
 def send_all(label, port, requests, *, senders=SENDERS, quiet=False, groups=None):
     """Send every request once from ``senders`` threads (each its own keep-alive connection,
     taking the next request from a shared counter). A request whose reused connection turns
@@ -326,7 +296,7 @@ def send_all(label, port, requests, *, senders=SENDERS, quiet=False, groups=None
         thread.start()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     busy_before, total_before = cpu_times()
-    roles_before = role_cpu(groups or {})
+    roles_before = procs.role_cpu(groups or {})
     start.wait()
     result.started_at = time.perf_counter()
     next_progress = result.started_at + PROGRESS_SECONDS
@@ -343,7 +313,7 @@ def send_all(label, port, requests, *, senders=SENDERS, quiet=False, groups=None
     result.seconds = result.ended_at - result.started_at
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     busy_after, total_after = cpu_times()
-    result.role_cpu = cpu_delta(roles_before, role_cpu(groups or {}))
+    result.role_cpu = procs.cpu_delta(roles_before, procs.role_cpu(groups or {}), groups or {})
     result.client_cpu = ((cpu_after.ru_utime + cpu_after.ru_stime)
                          - (cpu_before.ru_utime + cpu_before.ru_stime))
     result.machine_busy = (busy_after - busy_before) / max(total_after - total_before, 1)
@@ -541,6 +511,8 @@ def run(*, quick=False, verbose=False):
     print(f"senders: {SENDERS} threads in the bench process, raw HTTP/1.1 keep-alive sockets, "
           f"requests pre-built and pre-signed before timing; {WARMUP} untimed warm-up "
           f"requests per server")
+    print("load average before: {:.2f} {:.2f} {:.2f} (the figures below are only as good as "
+          "the machine is quiet: see 'other processes')".format(*os.getloadavg()))
     started = time.perf_counter()
     tenants = build()
     redis_client().flushdb()
@@ -574,10 +546,11 @@ def run(*, quick=False, verbose=False):
         print(f"phase 3/4: drain — starting the Celery worker on {backlog_rows:,} waiting "
               f"events ({backlog_tasks:,} queued tasks) …", flush=True)
         worker = start_worker(logs)
-        drain_before = role_cpu({"Celery worker": worker.pid})
+        drain_before = procs.role_cpu({"Celery worker": worker.pid})
         drained_at = wait_journalised(tenants["A"].company, accept.accepted,
                                       since=worker.ready_at, label="drain")
-        drain_cpu = cpu_delta(drain_before, role_cpu({"Celery worker": worker.pid}))
+        drain_cpu = procs.cpu_delta(drain_before, procs.role_cpu({"Celery worker": worker.pid}),
+                              {"Celery worker": worker.pid})
         drain_seconds = drained_at - worker.ready_at
         startup_seconds = worker.ready_at - worker.spawned_at
         procs.stop(worker)
@@ -589,12 +562,12 @@ def run(*, quick=False, verbose=False):
         worker = start_worker(logs)
         print(f"phase 4/4: end to end — worker running, {e2e_count:,} webhooks …", flush=True)
         groups = {"gunicorn": meg.pid, "Celery worker": worker.pid}
-        e2e_before = role_cpu(groups)
+        e2e_before = procs.role_cpu(groups)
         e2e = send_all("MEG + worker", port, signed_requests(tenants["B"], e2e_count, port,
                                                              run="e2e"), groups=groups)
         e2e_done_at = wait_journalised(tenants["B"].company, e2e.accepted,
                                        since=e2e.started_at, label="end to end")
-        e2e_cpu = cpu_delta(e2e_before, role_cpu(groups))
+        e2e_cpu = procs.cpu_delta(e2e_before, procs.role_cpu(groups), groups)
         procs.stop(worker)
         worker = None
         purge_queue()
@@ -627,11 +600,15 @@ def run(*, quick=False, verbose=False):
             ["latency max (ms)", *(f"{max(s.latencies_ms):.1f}" for s in sendings)],
             ["senders' CPU (% of 1 core)",
              *(f"{100 * s.client_cpu / s.seconds:.0f}" for s in sendings)],
-            ["machine busy (% of 2 cores)", *(f"{100 * s.machine_busy:.0f}" for s in sendings)],
+            [f"machine busy (% of {procs.CORES} cores)",
+             *(f"{100 * s.machine_busy:.0f}" for s in sendings)],
             *([f"{role} CPU (ms / webhook)",
                *(f"{1000 * s.role_cpu[role] / s.count:.2f}" if s.role_cpu.get(role) is not None
                  else "–" for s in sendings)]
               for role in ("gunicorn", "Celery worker", "PostgreSQL")),
+            [f"other processes (% of {procs.CORES} cores)",
+             *(f"{100 * s.role_cpu.get('other', 0.0) / (procs.CORES * s.seconds):.0f}"
+               for s in sendings)],
         ]))
     drain_rate = accept.accepted / drain_seconds
     print(f"\ndrain: Celery worker (prefork, concurrency 1) started on {backlog_rows:,} waiting "
@@ -639,7 +616,9 @@ def run(*, quick=False, verbose=False):
           f"{startup_seconds:.1f} s after spawn; all journalised {drain_seconds:.2f} s after "
           f"ready = {drain_rate:,.0f} invoices/s; CPU per invoice: worker "
           f"{1000 * drain_cpu['Celery worker'] / accept.accepted:.2f} ms, PostgreSQL "
-          f"{1000 * drain_cpu['PostgreSQL'] / accept.accepted:.2f} ms")
+          f"{1000 * drain_cpu['PostgreSQL'] / accept.accepted:.2f} ms; other processes "
+          f"{100 * drain_cpu['other'] / (procs.CORES * drain_seconds):.0f} % of "
+          f"{procs.CORES} cores")
     print(f"end to end (worker running while sending): all {e2e.accepted:,} journalised "
           f"{e2e_seconds:.1f} s after the first send = {e2e.accepted / e2e_seconds:,.0f} "
           f"invoices/s; the last one {tail_seconds:.1f} s after the last acceptance; CPU per "

@@ -106,6 +106,7 @@ class PublishToRedis:
         from celery import Celery
 
         from meg.celery import app
+        from partners.common import tasks  # noqa: F401  (registers outbox_deliver)
 
         self.publisher = Celery("bench-pay-web", broker=BROKER_URL, set_as_current=False)
         self.task = app.tasks[self.task_name]

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection
 
 from meg.celery import app as celery_app
+from partners.common import tasks  # noqa: F401  (registers outbox_deliver with the app)
 from partners.common.models import OutboxMessage
 from partners.libeo.services import libeo_key_set
 from purchases.models import Payment
