@@ -54,8 +54,9 @@ def invoice_update(*, invoice, actor, **fields):
         return invoice
     payment = live_payment(invoice)
     if payment is not None and set(changed) - {"pdf"}:
-        raise ValidationError(_("Cette facture est %(state)s : elle ne peut plus être modifiée.")
-                              % {"state": payment.get_status_display().lower()})
+        raise ValidationError(_("Un paiement de cette facture est en route ou fait (état : "
+                                "« %(state)s ») : elle ne peut plus être modifiée.")
+                              % {"state": payment.get_status_display()})
     for name, value in changed.items():
         setattr(invoice, name, value)
     invoice.version += 1

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
@@ -133,11 +133,17 @@ class PayView(InvoiceMixin, View):
                 return HttpResponse(status=204, headers={"HX-Redirect": connect})
             return redirect(connect)
         except ValidationError as error:
+            if request.headers.get("HX-Request"):  # shown in the payment box itself
+                return render(request, "purchases/_payment_state.html", {
+                    "company": self.company, "invoice": self.invoice,
+                    "payment": services.live_payment(self.invoice)
+                    or self.invoice.payments.first(),
+                    "can_pay": services.can_pay(request.user, self.invoice),
+                    "pay_error": " ".join(error.messages)})
             messages.error(request, " ".join(error.messages))
-        target = reverse("purchases:invoice", args=[company_id, invoice_id])
         if request.headers.get("HX-Request"):
             return redirect(reverse("purchases:payment_state", args=[company_id, invoice_id]))
-        return redirect(target)
+        return redirect(reverse("purchases:invoice", args=[company_id, invoice_id]))
 
 
 class OptionsView(AchatsMixin, TemplateView):

@@ -19,13 +19,18 @@ from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 HANDLERS = {}
+GIVE_UP_HANDLERS = {}
 MAX_ATTEMPTS = 10
 BASE_DELAY_SECONDS = 5
 MAX_DELAY_SECONDS = 3600
 
 
-def register_handler(action, handler):
+def register_handler(action, handler, *, on_give_up=None):
+    """``on_give_up(message)`` runs when retries are exhausted, so that the user-facing state
+    (a payment "nouvel essai") does not wait forever."""
     HANDLERS[action] = handler
+    if on_give_up is not None:
+        GIVE_UP_HANDLERS[action] = on_give_up
 
 
 def backoff(attempts):
@@ -58,6 +63,8 @@ def outbox_deliver_one(message_id):
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = OutboxMessage.Status.FAILED
                 delay = None
+                if message.action in GIVE_UP_HANDLERS:
+                    GIVE_UP_HANDLERS[message.action](message)
             else:
                 message.status = OutboxMessage.Status.RETRYING
                 message.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)

@@ -88,6 +88,16 @@ def pay(message):
     return {"payment_id": payment.provider_payment_id, "status": payment.status}
 
 
+def pay_given_up(message):
+    """Libeo never answered: say so, and let the user check Libeo before paying again (a
+    lost answer may mean Libeo did pay; Libeo refuses a second payment of the invoice)."""
+    payment = Payment.objects.select_for_update().get(pk=message.payload["payment_id"])
+    if payment.status in (Payment.Status.PENDING, Payment.Status.RETRYING):
+        _fail(payment, "libeo_unavailable", _(
+            "Libeo n'a pas répondu malgré plusieurs essais. Vérifiez dans Libeo si la facture "
+            "a été payée avant de cliquer sur « Payer de nouveau »."))
+
+
 def resend_invoice(message):
     """Outbox handler: an invoice Libeo already has was edited in MEG."""
     sent = LibeoInvoice.objects.select_related("invoice").filter(
@@ -127,6 +137,6 @@ class LibeoProvider:
             outbox_enqueue([message])
 
 
-register_handler("libeo.pay", pay)
+register_handler("libeo.pay", pay, on_give_up=pay_given_up)
 register_handler("libeo.resend_invoice", resend_invoice)
 register_payment_provider("libeo", LibeoProvider())

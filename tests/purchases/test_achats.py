@@ -132,3 +132,31 @@ def test_other_tenants_invoices_answer_404(invoice, other_firm_user):
     for path in ["", "payer/", "paiement/"]:
         assert client.get(url(invoice.company, f"{invoice.pk}/{path}")).status_code == 404
     assert client.post(url(invoice.company, f"{invoice.pk}/payer/")).status_code == 404
+
+
+def test_a_pay_error_is_shown_in_the_payment_box_under_htmx(achats, dirigeant):
+    invoice = make_invoice(achats, dirigeant, supplier_iban="", payment_method="transfer")
+    SupplierInvoice.objects.filter(pk=invoice.pk).update(payment_method="libeo")
+    connect_libeo(achats, dirigeant)
+    response = client_for(dirigeant).post(url(achats, f"{invoice.pk}/payer/"),
+                                          HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Renseignez l&#x27;IBAN du fournisseur" in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+def test_a_payment_whose_retries_are_exhausted_fails_with_its_reason(invoice, dirigeant,
+                                                                     settings):
+    from partners.common.outbox import MAX_ATTEMPTS, outbox_deliver_one
+
+    connect_libeo(invoice.company, dirigeant)
+    settings.LIBEO_BASE_URL = "http://127.0.0.1:9"  # Libeo unreachable
+    invoice_pay(invoice=invoice, actor=dirigeant)
+    message = OutboxMessage.objects.get(action="libeo.pay")
+    for _ in range(MAX_ATTEMPTS):
+        outbox_deliver_one(message.pk)
+    payment = Payment.objects.get()
+    assert payment.status == "failed" and "Libeo n'a pas répondu" in payment.error_detail
+    assert OutboxMessage.objects.get(pk=message.pk).status == "failed"
+    page = client_for(dirigeant).get(url(invoice.company, f"{invoice.pk}/")).content.decode()
+    assert "Payer de nouveau" in page
