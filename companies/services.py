@@ -5,8 +5,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record
 from firms.models import FirmMembership
-from firms.services import audit_record, user_get_or_create
+from firms.services import user_get_or_create
 from meg.extensions import registry
 
 from .models import (

@@ -138,29 +138,3 @@ class FirmNews(TimeStampedModel):
     def __str__(self):
         return self.title
 
-
-class AuditEvent(models.Model):
-    """Who did what, to which company: written by services, read by firm admins."""
-
-    firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="audit_events",
-                             verbose_name=_("cabinet"))
-    company = models.ForeignKey("companies.Company", on_delete=models.SET_NULL, null=True,
-                                blank=True, related_name="audit_events",
-                                verbose_name=_("entreprise"))
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                              blank=True, related_name="+", verbose_name=_("auteur"))
-    action = models.CharField(_("action"), max_length=60, db_index=True)
-    summary = models.CharField(_("résumé"), max_length=300)
-    data = models.JSONField(_("détails"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
-
-    objects = ScopedManager(firm="firm")
-
-    class Meta:
-        verbose_name = _("événement du journal d'activité")
-        verbose_name_plural = _("journal d'activité")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["firm", "company", "-created_at"])]
-
-    def __str__(self):
-        return self.summary

@@ -3,13 +3,12 @@
 import datetime
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from companies.models import Company, Licence
 
-from .models import AuditEvent, FirmMembership
+from .models import FirmMembership
 
 
 def firm_membership_for(user):
@@ -20,13 +19,6 @@ def firm_membership_for(user):
         user._meg_firm_membership = (
             FirmMembership.objects.select_related("firm", "site").filter(user=user).first())
     return user._meg_firm_membership
-
-
-def require_firm_membership(user, *, admin=False):
-    membership = firm_membership_for(user)
-    if membership is None or (admin and not membership.is_admin):
-        raise PermissionDenied
-    return membership
 
 
 def dashboard_figures(*, firm, today=None):
@@ -66,17 +58,6 @@ def dashboard_figures(*, firm, today=None):
         ],
         "today": today,
     }
-
-
-def audit_events_for(*, firm, company_id=None, date_from=None, date_to=None):
-    events = AuditEvent.objects.filter(firm=firm).select_related("company", "actor")
-    if company_id:
-        events = events.filter(company_id=company_id)
-    if date_from:
-        events = events.filter(created_at__date__gte=date_from)
-    if date_to:
-        events = events.filter(created_at__date__lte=date_to)
-    return events
 
 
 def firm_users(*, firm):

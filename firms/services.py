@@ -1,4 +1,4 @@
-"""Writes of the firm side: audit trail, firm users, sites, news and partner conventions."""
+"""Writes of the firm side: firm users, sites, news and partner conventions."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -6,13 +6,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from .models import AuditEvent, FirmMembership, FirmNews, PartnerConvention, Site
+from audit.services import audit_record
 
-
-def audit_record(*, firm, actor, action, summary, company=None, data=None):
-    """Append one row to the firm's activity log (called inside the service's transaction)."""
-    return AuditEvent.objects.create(firm=firm, company=company, actor=actor, action=action,
-                                      summary=summary[:300], data=data or {})
+from .models import FirmMembership, FirmNews, PartnerConvention, Site
 
 
 def user_get_or_create(*, email, first_name="", last_name=""):

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
+from audit.selectors import audit_events_for
 from companies.models import Company
 from companies.selectors import company_users_of_firm
 from companies.services import accountant_attach, accountant_detach
@@ -25,7 +26,7 @@ from .forms import (
     SiteForm,
 )
 from .models import FirmMembership, FirmNews, PartnerConvention, Site
-from .selectors import audit_events_for, dashboard_figures, firm_users
+from .selectors import dashboard_figures, firm_users
 
 PAGE_SIZE = 25
 

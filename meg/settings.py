@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "meg",
     "users",
     "firms",
+    "audit",
     "companies",
     "accounting",
     "purchases",

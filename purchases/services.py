@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from firms.services import audit_record
+from audit.services import audit_record
 from meg.extensions import registry
 
 from .models import Payment, SupplierInvoice

@@ -7,7 +7,7 @@ from django.test import Client
 
 from tests import factories
 
-OUR_APPS = {"users", "firms", "companies", "accounting", "purchases", "partners_common",
+OUR_APPS = {"users", "firms", "audit", "companies", "accounting", "purchases", "partners_common",
             "progbat", "libeo"}
 
 

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from audit.services import audit_record
 from companies.models import Company
-from firms.services import audit_record
 from meg.queue import enqueue_on_commit
 from partners.common.models import OutboxMessage
 from partners.common.outbox import outbox_enqueue

@@ -13,21 +13,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(db_index=True, max_length=60, verbose_name='action')),
-                ('summary', models.CharField(max_length=300, verbose_name='résumé')),
-                ('data', models.JSONField(blank=True, default=dict, verbose_name='détails')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='date')),
-            ],
-            options={
-                'verbose_name': "événement du journal d'activité",
-                'verbose_name_plural': "journal d'activité",
-                'ordering': ['-created_at', '-id'],
-            },
-        ),
-        migrations.CreateModel(
             name='Firm',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),

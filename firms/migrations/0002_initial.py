@@ -5,35 +5,21 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# AuditEvent was created here until the activity log moved to its own app (audit/0002 takes
+# over the old table of existing databases); with it went the dependency on companies.
 class Migration(migrations.Migration):
 
     initial = True
 
     dependencies = [
-        ('companies', '0003_initial'),
         ('firms', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='auditevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='auteur'),
-        ),
-        migrations.AddField(
-            model_name='auditevent',
-            name='company',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to='companies.company', verbose_name='entreprise'),
-        ),
         migrations.AddConstraint(
             model_name='firm',
             constraint=models.CheckConstraint(condition=models.Q(('siren__regex', '^[0-9]{9}$')), name='firm_siren_nine_digits'),
-        ),
-        migrations.AddField(
-            model_name='auditevent',
-            name='firm',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='firms.firm', verbose_name='cabinet'),
         ),
         migrations.AddField(
             model_name='firmmembership',
@@ -69,10 +55,6 @@ class Migration(migrations.Migration):
             model_name='firmmembership',
             name='site',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='memberships', to='firms.site', verbose_name='site'),
-        ),
-        migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['firm', 'company', '-created_at'], name='firms_audit_firm_id_02ca8b_idx'),
         ),
         migrations.AddConstraint(
             model_name='partnerconvention',

@@ -6,9 +6,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.services import audit_record
 from companies.selectors import is_module_admin, user_can_use_module
 from firms.selectors import firm_membership_for
-from firms.services import audit_record
 from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
 
 from . import client

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from audit.models import AuditEvent
 from companies import services
 from companies.models import Company, CompanyMembership
-from firms.models import AuditEvent
 from tests import factories
 from tests.conftest import client_for
 

@@ -4,8 +4,8 @@ import datetime
 
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from companies import services
-from firms.models import AuditEvent
 from tests import factories
 from tests.conftest import client_for
 

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record
 from firms.selectors import firm_membership_for
-from firms.services import audit_record
 from partners.common.exceptions import PartnerRejected
 from partners.common.models import Partner, PartnerConnection
 

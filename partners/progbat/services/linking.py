@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from audit.services import audit_record
 from companies.models import CompanyMembership
 from companies.selectors import dirigeant_of
 from firms.models import PartnerConvention
 from firms.selectors import firm_membership_for
-from firms.services import audit_record
 from meg.validators import validate_siret
 from partners.common.exceptions import PartnerRejected
 from partners.common.models import Consent, Partner

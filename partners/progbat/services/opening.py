@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record
 from companies.models import CompanyMembership
 from firms.selectors import firm_membership_for
-from firms.services import audit_record
 
 from ..models import ProgbatLink, ProgbatUserAccess
 from .calls import PARTNER_FAILURES, call_progbat, failure_message
