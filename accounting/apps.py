@@ -22,4 +22,7 @@ class AccountingConfig(AppConfig):
     verbose_name = _("Comptabilité")
 
     def ready(self):
+        from companies.module_pages import register_module_page
+
         post_migrate.connect(_ensure_pcg, sender=self)
+        register_module_page("export-ecritures", "accounting:export_space")

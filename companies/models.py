@@ -155,8 +155,6 @@ class Module(models.Model):
     description = models.CharField(_("description"), max_length=300, blank=True)
     tier = models.CharField(_("offre"), max_length=10, choices=Tier.choices, default=Tier.FREE)
     position = models.PositiveSmallIntegerField(_("ordre"), default=0)
-    url_name = models.CharField(_("vue"), max_length=100, blank=True,
-                                help_text=_("Nom d'URL Django de la page du module, s'il en a."))
 
     class Meta:
         verbose_name = _("module")

@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
+from .module_pages import PlaceholderModuleConverter
+
+register_converter(PlaceholderModuleConverter, "placeholder_module")
 
 app_name = "companies"
 
@@ -28,6 +31,7 @@ urlpatterns = [
          views.CompanyUserAccessListView.as_view(), name="user_access_list"),
     path("entreprise/<int:company_id>/parametres/utilisateurs/<int:user_id>/",
          views.UserModuleAccessView.as_view(), name="user_access"),
-    path("entreprise/<int:company_id>/<slug:module_code>/", views.ModuleView.as_view(),
-         name="module"),
+    # Only modules without a page of their own (see companies.module_pages).
+    path("entreprise/<int:company_id>/<placeholder_module:module_code>/",
+         views.ModuleView.as_view(), name="module"),
 ]

@@ -19,8 +19,6 @@ class ModuleHook:
     check_activation: Callable | None = None
     activated: Callable | None = None
     deactivated: Callable | None = None
-    # The company-space URL name of the module's page, when it has its own.
-    url_name: str | None = None
 
 
 @dataclass(frozen=True)

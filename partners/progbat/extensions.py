@@ -2,6 +2,7 @@
 
 from django.db.models import Case, IntegerField, Value, When
 
+from companies.module_pages import register_module_page
 from firms.models import PartnerConvention
 from meg.extensions import (
     ModuleHook,
@@ -23,8 +24,8 @@ from .services import (
 from .services.calls import call_progbat, unusable_connection_message
 
 register_module_hook("progbat", ModuleHook(check_activation=progbat_activation_check,
-                                           activated=progbat_link_activate,
-                                           url_name="progbat:module"))
+                                           activated=progbat_link_activate))
+register_module_page("progbat", "progbat:module")
 
 PANEL_SIZE = 50
 
