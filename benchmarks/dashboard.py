@@ -95,7 +95,13 @@ def build_firm(*, firm_index, label, n_companies, password, today):
     from django.utils import timezone
     from stdnum.fr import siret
 
-    from companies.models import Company, CompanyAccountant, CompanyMembership, Licence
+    from companies.models import (
+        Company,
+        CompanyAccountant,
+        CompanyMembership,
+        Licence,
+        Tier,
+    )
     from firms.models import Firm, FirmMembership
 
     User = get_user_model()
@@ -147,7 +153,7 @@ def build_firm(*, firm_index, label, n_companies, password, today):
         memberships.append(CompanyMembership(firm=firm, company=company, user=user, role=role))
         starts_on, ends_on = licence_dates(i, today)
         licences.append(Licence(firm=firm, company=company, user=user,
-                                tier=Licence.Tier.PREMIUM if i % 10 < 3 else Licence.Tier.FREE,
+                                tier=Tier.PREMIUM if i % 10 < 3 else Tier.FREE,
                                 starts_on=starts_on, ends_on=ends_on))
         if starts_on <= today <= ends_on:
             counts["activated"] += 1

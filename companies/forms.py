@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from meg.forms import DateInput
 from meg.validators import normalize_siret
 
-from .models import Company, CompanyMembership, Licence
+from .models import Company, CompanyMembership, Tier
 
 
 class CompanyForm(forms.ModelForm):
@@ -48,7 +48,7 @@ class CompanyUserForm(forms.Form):
 
 class LicenceForm(forms.Form):
     user = forms.ModelChoiceField(label=_("Utilisateur"), queryset=None)
-    tier = forms.ChoiceField(label=_("Offre"), choices=Licence.Tier.choices)
+    tier = forms.ChoiceField(label=_("Offre"), choices=Tier.choices)
     starts_on = forms.DateField(label=_("Début"), widget=DateInput())
     ends_on = forms.DateField(label=_("Fin"), widget=DateInput())
 

@@ -143,12 +143,15 @@ class CompanyAccountant(TimeStampedModel):
         return f"{self.user} → {self.company}"
 
 
+class Tier(models.TextChoices):
+    """The MEG offer a module belongs to and a licence grants."""
+
+    FREE = "free", _("MEG Free")
+    PREMIUM = "premium", _("MEG Premium")
+
+
 class Module(models.Model):
     """An entry of the module catalogue (Achats, ProGBat, …), MEG Free or Premium."""
-
-    class Tier(models.TextChoices):
-        FREE = "free", _("MEG Free")
-        PREMIUM = "premium", _("MEG Premium")
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("nom"), max_length=100)
@@ -166,7 +169,7 @@ class Module(models.Model):
 
     @property
     def is_premium(self):
-        return self.tier == self.Tier.PREMIUM
+        return self.tier == Tier.PREMIUM
 
 
 class ModuleActivation(TimeStampedModel):
@@ -234,10 +237,6 @@ class UserModuleAccess(TimeStampedModel):
 
 class Licence(TimeStampedModel):
     """A MEG licence held by a company user, valid from ``starts_on`` to ``ends_on`` included."""
-
-    class Tier(models.TextChoices):
-        FREE = "free", _("MEG Free")
-        PREMIUM = "premium", _("MEG Premium")
 
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+",
                              verbose_name=_("cabinet"))

@@ -17,6 +17,7 @@ from .models import (
     Licence,
     Module,
     ModuleActivation,
+    Tier,
     UserModuleAccess,
 )
 
@@ -81,7 +82,7 @@ def company_accountants(*, company):
 
 
 def has_premium_licence(*, company, today):
-    return Licence.objects.filter(company=company, tier=Licence.Tier.PREMIUM,
+    return Licence.objects.filter(company=company, tier=Tier.PREMIUM,
                                   starts_on__lte=today, ends_on__gte=today).exists()
 
 

@@ -9,6 +9,13 @@ from meg.models import TimeStampedModel
 from meg.validators import validate_siren
 
 
+class Partner(models.TextChoices):
+    """The partners MEG works with; their packages (partners/*) store these codes."""
+
+    PROGBAT = "progbat", "ProGBat"
+    LIBEO = "libeo", "Libeo"
+
+
 class Firm(TimeStampedModel):
     """An accounting firm (*cabinet d'expertise comptable*): the tenant of the firm dashboard."""
 
@@ -82,8 +89,8 @@ class FirmMembership(TimeStampedModel):
 class PartnerConvention(TimeStampedModel):
     """A convention signed by the firm with a partner (*prescripteur* or *distributeur*)."""
 
-    class Partner(models.TextChoices):
-        PROGBAT = "progbat", "ProGBat"
+    # Only ProGBat signs conventions with firms.
+    PARTNERS = [Partner.PROGBAT]
 
     class Kind(models.TextChoices):
         PRESCRIPTEUR = "prescripteur", _("Prescripteur")
@@ -91,7 +98,9 @@ class PartnerConvention(TimeStampedModel):
 
     firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="conventions",
                              verbose_name=_("cabinet"))
-    partner = models.CharField(_("partenaire"), max_length=20, choices=Partner.choices)
+    partner = models.CharField(_("partenaire"), max_length=20,
+                               choices=[(p.value, p.label) for p in PARTNERS])
+
     class TrialPlan(models.TextChoices):
         START_PLUS = "start_plus", "Start +"
         PREMIUM = "premium", "Premium"

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from companies.models import Company, Licence
+from companies.models import Company, Licence, Tier
 
 from .models import FirmMembership
 
@@ -42,8 +42,8 @@ def dashboard_figures(*, firm, today=None):
         activated=Count("id", filter=valid),
         expiring=Count("id", filter=valid & Q(ends_on__lte=horizon)),
         expired=Count("id", filter=Q(ends_on__lt=today)),
-        free=Count("id", filter=valid & Q(tier=Licence.Tier.FREE)),
-        premium=Count("id", filter=valid & Q(tier=Licence.Tier.PREMIUM)),
+        free=Count("id", filter=valid & Q(tier=Tier.FREE)),
+        premium=Count("id", filter=valid & Q(tier=Tier.PREMIUM)),
     )
     return {
         "companies": companies,
@@ -53,8 +53,8 @@ def dashboard_figures(*, firm, today=None):
             (Dossier.TRESORERIE.label, companies["tresorerie"]),
         ],
         "licence_split": [
-            (Licence.Tier.FREE.label, licences["free"]),
-            (Licence.Tier.PREMIUM.label, licences["premium"]),
+            (Tier.FREE.label, licences["free"]),
+            (Tier.PREMIUM.label, licences["premium"]),
         ],
         "today": today,
     }

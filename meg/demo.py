@@ -10,7 +10,7 @@ from stdnum import luhn
 
 from companies import services as company_services
 from companies.catalogue import ensure_catalogue
-from companies.models import Company, CompanyMembership, Licence, Module, ModuleActivation
+from companies.models import Company, CompanyMembership, Licence, Module, ModuleActivation, Tier
 from firms.models import Firm, FirmMembership, PartnerConvention
 from partners.common.models import Consent, Partner
 from partners.progbat.consent import CONSENT_TEXT, CONSENT_VERSION
@@ -169,12 +169,12 @@ def seed_demo(today=None):
             company_services.user_module_access_set(
                 company=dupont, actor=accountant, user=dirigeant,
                 module=Module.objects.get(code="achats"), enabled=True, is_admin=True)
-        _licence(dupont, dirigeant, tier=Licence.Tier.PREMIUM,
+        _licence(dupont, dirigeant, tier=Tier.PREMIUM,
                  starts_on=today - datetime.timedelta(days=90),
                  ends_on=today + datetime.timedelta(days=275))
         martin, _ = _company(firm, accountant, MARTIN, state=Company.State.ACTIVATED)
         martin_user = CompanyMembership.objects.get(company=martin, role="dirigeant").user
-        _licence(martin, martin_user, tier=Licence.Tier.FREE,
+        _licence(martin, martin_user, tier=Tier.FREE,
                  starts_on=today - datetime.timedelta(days=30),
                  ends_on=today + datetime.timedelta(days=335))
 
@@ -193,7 +193,7 @@ def seed_demo(today=None):
             owner = CompanyMembership.objects.get(company=company, role="dirigeant").user
             ends_in = {0: -10, 1: 15}.get(index % 5, 200)
             _licence(company, owner,
-                     tier=Licence.Tier.PREMIUM if index % 3 == 0 else Licence.Tier.FREE,
+                     tier=Tier.PREMIUM if index % 3 == 0 else Tier.FREE,
                      starts_on=today - datetime.timedelta(days=200),
                      ends_on=today + datetime.timedelta(days=ends_in))
     return firm

@@ -12,6 +12,7 @@ from companies.models import (
     CompanyMembership,
     Licence,
     ModuleActivation,
+    Tier,
 )
 from firms.models import Firm, FirmMembership
 from users.models import User
@@ -109,6 +110,6 @@ class LicenceFactory(factory.django.DjangoModelFactory):
     company = factory.SubFactory(CompanyFactory)
     firm = factory.SelfAttribute("company.firm")
     user = factory.SubFactory(UserFactory)
-    tier = Licence.Tier.FREE
+    tier = Tier.FREE
     starts_on = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=10))
     ends_on = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=300))

@@ -8,14 +8,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from firms.models import Partner  # partner packages import it from here too
 from meg.models import TimeStampedModel
 
 from .crypto import EncryptedTextField
-
-
-class Partner(models.TextChoices):
-    PROGBAT = "progbat", "ProGBat"
-    LIBEO = "libeo", "Libeo"
 
 
 class PartnerConnection(TimeStampedModel):

@@ -3,7 +3,7 @@
 from django.db.models import Case, IntegerField, Value, When
 
 from companies.module_pages import register_module_page
-from firms.models import PartnerConvention
+from firms.models import Partner, PartnerConvention
 from meg.extensions import (
     ModuleHook,
     Panel,
@@ -45,7 +45,7 @@ def dashboard_context(request, *, firm):
 
 def connection_card_context(request):
     convention = PartnerConvention.objects.filter(
-        firm__memberships__user=request.user, partner=PartnerConvention.Partner.PROGBAT).first()
+        firm__memberships__user=request.user, partner=Partner.PROGBAT).first()
     return {"connection": connection_for(request.user), "convention": convention}
 
 

@@ -30,7 +30,7 @@ Status = ProgbatLink.Status
 
 
 def _convention(firm):
-    return PartnerConvention.objects.filter(firm=firm, partner=PartnerConvention.Partner.PROGBAT
+    return PartnerConvention.objects.filter(firm=firm, partner=Partner.PROGBAT
                                             ).first()
 
 
