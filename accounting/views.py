@@ -1,7 +1,5 @@
 """*Export des écritures comptables*: journals, preview, exports and their files."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -46,14 +44,13 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
                                         journal_codes=filters.get("journals"),
                                         date_from=filters.get("date_from"),
                                         date_to=filters.get("date_to"))
-        query = {k: v for k, v in self.request.GET.lists() if k not in ("page", "partial")}
         exports = Paginator(selectors.exports_of(company=self.company), 10).get_page(
             self.request.GET.get("exports_page"))
         return super().get_context_data(
             journals=self.journals, period_form=period,
             export_form=kwargs.pop("export_form", None) or ExportForm(journals=self.journals),
             page=Paginator(lines, 50).get_page(self.request.GET.get("page")),
-            querystring=urlencode(query, doseq=True), exports=exports,
+            exports=exports,
             events=selectors.partner_events_needing_attention(company=self.company)[:20],
             **kwargs)
 

@@ -35,11 +35,8 @@ class CompanyListView(FirmMixin, TemplateView):
         companies = selectors.company_list(firm=self.firm, query=filters.get("q", ""),
                                            state=filters.get("state", ""),
                                            dossier_type=filters.get("dossier_type", ""))
-        query = self.request.GET.copy()
-        query.pop("page", None)
         page = Paginator(companies, 25).get_page(self.request.GET.get("page"))
-        return super().get_context_data(form=form, page=page, querystring=query.urlencode(),
-                                        **kwargs)
+        return super().get_context_data(form=form, page=page, **kwargs)
 
 
 class CompanyCreateView(FirmMixin, FormView):

@@ -1,7 +1,5 @@
 """Firm dashboard (``/cabinet/``) and its *Paramètres* pages."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -168,7 +166,6 @@ class CompanyUsersView(FirmMixin, TemplateView):
         query = self.request.GET.get("q", "").strip()
         members = company_users_of_firm(firm=self.firm, query=query)
         return super().get_context_data(page=paginate(self.request, members), query=query,
-                                        querystring=urlencode({"q": query}) if query else "",
                                         **kwargs)
 
 
@@ -220,7 +217,5 @@ class AuditView(FirmMixin, TemplateView):
                                   company_id=getattr(filters.get("company"), "pk", None),
                                   date_from=filters.get("date_from"),
                                   date_to=filters.get("date_to"))
-        query = self.request.GET.copy()
-        query.pop("page", None)
         return super().get_context_data(form=form, page=paginate(self.request, events, 50),
-                                        querystring=query.urlencode(), **kwargs)
+                                        **kwargs)

@@ -51,11 +51,9 @@ class PurchasesView(AchatsMixin, TemplateView):
         invoices = selectors.invoices_for(company=self.company, query=filters.get("q", ""),
                                           payment_method=filters.get("payment_method", ""),
                                           status=filters.get("status", ""))
-        query = {k: v for k, v in self.request.GET.items() if k != "page"}
         return super().get_context_data(
             form=form, tab=self.request.GET.get("onglet", "factures"),
-            page=Paginator(invoices, 25).get_page(self.request.GET.get("page")),
-            querystring=urlencode(query), **kwargs)
+            page=Paginator(invoices, 25).get_page(self.request.GET.get("page")), **kwargs)
 
 
 class InvoiceCreateView(AchatsMixin, TemplateView):

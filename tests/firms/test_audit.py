@@ -5,6 +5,7 @@ import datetime
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from audit.services import audit_record
 from companies import services
 from tests import factories
 from tests.conftest import client_for
@@ -53,3 +54,12 @@ def test_the_log_never_shows_another_firms_events(accountant, company, other_com
     response = client_for(accountant).get("/cabinet/journal-activite/",
                                           {"company": other_company.pk})
     assert other_company.name not in response.content.decode()
+
+
+def test_pages_of_the_log_keep_the_filters(company, accountant, firm):
+    for index in range(51):
+        audit_record(firm=firm, company=company, actor=accountant, action="t",
+                     summary=f"événement {index}")
+    html = client_for(accountant).get("/cabinet/journal-activite/",
+                                      {"company": company.pk, "page": 1}).content.decode()
+    assert f'href="?company={company.pk}&amp;page=2"' in html
