@@ -120,10 +120,6 @@ class ProgbatClient:
                                    json={"email": email, "role": role})
         return status == 201
 
-    def assign_licence(self, *, account_id, plan) -> Account:
-        _status, body = self._call("POST", f"/accounts/{account_id}/licence", json={"plan": plan})
-        return Account.from_json(body)
-
     def get_account(self, *, account_id) -> Account:
         _status, body = self._call("GET", f"/accounts/{account_id}")
         return Account.from_json(body)
