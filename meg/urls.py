@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("cabinet/", include("firms.urls")),
+    # Module pages do not depend on this order: see companies.module_pages.
     path("", include("partners.progbat.urls")),
     path("", include("accounting.urls")),
     path("", include("purchases.urls")),
