@@ -49,7 +49,7 @@ def foreign_objects(other_company):
         "company_id": other_company.pk,
         "user_id": CompanyMembership.objects.get(company=other_company).user_id,
         "membership_id": FirmMembership.objects.filter(firm=other_company.firm).first().pk,
-        "module_code": "achats",
+        "module_code": "facturation",  # the placeholder serves modules without a page of their own
     }
 
 
