@@ -158,6 +158,7 @@ class OutboxAttempt(models.Model):
     partner answered and why it did not go through."""
 
     class Outcome(models.TextChoices):
+        IN_FLIGHT = "", _("En cours")
         SENT = "sent", _("Envoyé")
         RETRY = "retry", _("Nouvel essai prévu")
         FAILED = "failed", _("Échec")
@@ -176,9 +177,8 @@ class OutboxAttempt(models.Model):
     started_at = models.DateTimeField(_("commencé le"))
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("durée (ms)"), null=True, blank=True)
-    # Blank while the call is in flight.
     outcome = models.CharField(_("résultat"), max_length=10, choices=Outcome.choices,
-                               blank=True)
+                               default=Outcome.IN_FLIGHT, blank=True)
     status_code = models.PositiveSmallIntegerField(_("code HTTP"), null=True, blank=True)
     error = models.TextField(_("erreur"), blank=True)
 

@@ -79,7 +79,9 @@ def outbox_enqueue(messages):
 def outbox_deliver_one(message_id):
     """Deliver one message. Returns the delay in seconds before the message should be looked
     at again (a retry, or another worker's lease running out), or None when nothing is left
-    to do here (settled, or gone)."""
+    to do here (settled, or gone). A waiting message is delivered whatever its
+    ``next_attempt_at``: the task's countdown schedules retries, the sweeper only queues due
+    messages, and support's « Renvoyer maintenant » must not wait."""
     with scopes_disabled():
         claim = _claim(message_id)
         if claim is None:
@@ -104,24 +106,23 @@ def outbox_due_ids(limit=500):
                     .values_list("pk", flat=True)[:limit])
 
 
+@transaction.atomic
 def outbox_retry_now(messages):
     """Support's « Renvoyer maintenant »: queue again the given messages that are neither
     settled nor being sent right now; returns how many."""
     from .tasks import outbox_deliver
 
     now = timezone.now()
-    count = 0
-    for message in messages:
-        with transaction.atomic():
-            retried = (OutboxMessage.objects.filter(pk=message.pk)
-                       .exclude(status__in=[Status.SENT, Status.SKIPPED])
-                       .exclude(status=Status.SENDING, leased_until__gte=now)
-                       .update(status=Status.RETRYING, next_attempt_at=None, lease_token="",
-                               leased_until=None))
-        if retried:
-            outbox_deliver.delay(message.pk)
-            count += 1
-    return count
+    ids = list(OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])
+               .exclude(status__in=[Status.SENT, Status.SKIPPED])
+               .exclude(status=Status.SENDING, leased_until__gte=now)
+               .values_list("pk", flat=True))
+    # Clearing the lease token means a late result of a worker presumed dead is ignored.
+    OutboxMessage.objects.filter(pk__in=ids).update(
+        status=Status.RETRYING, next_attempt_at=None, lease_token="", leased_until=None)
+    for message_id in ids:
+        enqueue_on_commit(outbox_deliver, message_id)
+    return len(ids)
 
 
 @dataclass
@@ -148,7 +149,7 @@ def _claim(message_id):
             return None
         message = OutboxMessage.objects.get(pk=message_id)
         # A previous attempt still in flight lost its lease: its worker died or overran.
-        OutboxAttempt.objects.filter(message=message, outcome="").update(
+        OutboxAttempt.objects.filter(message=message, outcome=Outcome.IN_FLIGHT).update(
             outcome=Outcome.EXPIRED)
         attempt = OutboxAttempt.objects.create(
             firm_id=message.firm_id, company_id=message.company_id, message=message,
@@ -171,6 +172,7 @@ def _reason(error):
 
 def _call(message):
     """Run the handler in its own transaction; the outcome, never an exception."""
+    result, refusal = {}, None
     with recording_status() as seen:
         try:
             with transaction.atomic():
@@ -179,7 +181,7 @@ def _call(message):
                 except (PartnerUnavailable, PartnerRejected) as error:
                     # Leaving the block normally commits what the handler wrote before
                     # raising (a payment marked "nouvel essai", or failed with its reason).
-                    result = error
+                    refusal = error
         except SoftTimeLimitExceeded:
             return _Outcome(Outcome.RETRY, error="Délai de la tâche dépassé",
                             status_code=seen.last)
@@ -191,13 +193,13 @@ def _call(message):
             logger.exception("outbox %s %s: handler failed", message.action, message.pk)
             return _Outcome(Outcome.FAILED, error=_reason(error), status_code=seen.last,
                             result={"error": type(error).__name__}, give_up=True)
-    if isinstance(result, PartnerUnavailable):
-        return _Outcome(Outcome.RETRY, error=f"Partenaire indisponible ({result})",
-                        status_code=result.status_code or seen.last)
-    if isinstance(result, PartnerRejected):
-        return _Outcome(Outcome.FAILED, error=result.detail or result.code,
-                        result={"error": result.code},
-                        status_code=result.status_code or seen.last)
+    if isinstance(refusal, PartnerUnavailable):
+        return _Outcome(Outcome.RETRY, error=f"Partenaire indisponible ({refusal})",
+                        status_code=refusal.status_code or seen.last)
+    if isinstance(refusal, PartnerRejected):
+        return _Outcome(Outcome.FAILED, error=refusal.detail or refusal.code,
+                        result={"error": refusal.code},
+                        status_code=refusal.status_code or seen.last)
     return _Outcome(Outcome.SENT, result=result, status_code=seen.last)
 
 

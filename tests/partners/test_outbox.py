@@ -282,7 +282,8 @@ def test_an_expired_lease_is_claimed_again_and_the_late_result_is_ignored(
     assert (second.number, second.outcome) == (2, "sent")
 
 
-def test_the_admin_shows_the_attempts_of_a_message(company, handlers):
+def test_the_admin_shows_the_attempts_and_sends_again(company, handlers,
+                                                     django_capture_on_commit_callbacks):
     handlers("test.buggy", lambda message: message.payload["missing"])
     message = make_message(company, "test.buggy")
     outbox_deliver_one(message.pk)
@@ -294,8 +295,18 @@ def test_the_admin_shows_the_attempts_of_a_message(company, handlers):
     listing = staff.get("/admin/partners_common/outboxattempt/")
     assert listing.status_code == 200 and "KeyError" in listing.content.decode()
 
+    # « Renvoyer maintenant » (the bug is fixed meanwhile): a second attempt, on record.
+    handlers("test.buggy", lambda message: {"fixed": True})
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = staff.post("/admin/partners_common/outboxmessage/", {
+            "action": "deliver_now", "_selected_action": [message.pk]})
+    assert answer.status_code == 302
+    assert reloaded(message).status == "sent"
+    assert [a.outcome for a in attempts_of(message)] == ["failed", "sent"]
 
-def test_retry_now_requeues_a_failed_message_but_not_one_being_sent(company, handlers):
+
+def test_retry_now_requeues_a_failed_message_but_not_one_being_sent(
+        company, handlers, django_capture_on_commit_callbacks):
     from partners.common.outbox import outbox_retry_now
 
     sent_calls = []
@@ -306,7 +317,22 @@ def test_retry_now_requeues_a_failed_message_but_not_one_being_sent(company, han
     OutboxMessage.objects.filter(pk=busy.pk).update(
         status="sending", lease_token="x" * 32,
         leased_until=timezone.now() + datetime.timedelta(minutes=5))
-    assert outbox_retry_now(OutboxMessage.objects.filter(pk__in=[failed.pk, busy.pk])) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = outbox_retry_now(OutboxMessage.objects.filter(pk__in=[failed.pk, busy.pk]))
+    assert retried == 1
     assert sent_calls == [failed.pk]
     assert reloaded(failed).status == "sent" and reloaded(busy).status == "sending"
 
+
+
+def test_a_task_time_limit_in_the_call_is_retried(company, handlers):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def hanging(message):
+        raise SoftTimeLimitExceeded()
+
+    handlers("test.hanging", hanging)
+    message = make_message(company, "test.hanging")
+    assert outbox_deliver_one(message.pk) == backoff(1)
+    assert reloaded(message).status == "retrying"
+    assert [a.outcome for a in attempts_of(message)] == ["retry"]
