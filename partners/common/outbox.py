@@ -113,13 +113,14 @@ def outbox_retry_now(messages):
     from .tasks import outbox_deliver
 
     now = timezone.now()
-    ids = list(OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])
-               .exclude(status__in=[Status.SENT, Status.SKIPPED])
-               .exclude(status=Status.SENDING, leased_until__gte=now)
-               .values_list("pk", flat=True))
-    # Clearing the lease token means a late result of a worker presumed dead is ignored.
-    OutboxMessage.objects.filter(pk__in=ids).update(
-        status=Status.RETRYING, next_attempt_at=None, lease_token="", leased_until=None)
+    with scopes_disabled():
+        ids = list(OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])
+                   .exclude(status__in=[Status.SENT, Status.SKIPPED])
+                   .exclude(status=Status.SENDING, leased_until__gte=now)
+                   .values_list("pk", flat=True))
+        # Clearing the lease token: a late result of a worker presumed dead is ignored.
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            status=Status.RETRYING, next_attempt_at=None, lease_token="", leased_until=None)
     for message_id in ids:
         enqueue_on_commit(outbox_deliver, message_id)
     return len(ids)
