@@ -212,6 +212,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# An outbox delivery's lease (partners/common/outbox.py): no shorter than a task may run, so
+# that another worker never takes over a message whose worker is still calling the partner.
+OUTBOX_LEASE_SECONDS = int(env("OUTBOX_LEASE_SECONDS", str(CELERY_TASK_TIME_LIMIT)))
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "inbox-sweep": {"task": "accounting.tasks.inbox_sweep", "schedule": 30.0},

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from .models import Consent, OutboxMessage, PartnerConnection
+from .models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
 
 
 @admin.register(PartnerConnection)
@@ -27,15 +27,34 @@ class ConsentAdmin(admin.ModelAdmin):
 
 @admin.action(description="Renvoyer maintenant")
 def deliver_now(modeladmin, request, queryset):
-    from .tasks import outbox_deliver
+    from .outbox import outbox_retry_now
 
-    count = 0
-    for message in queryset.exclude(status=OutboxMessage.Status.SENT):
-        message.status, message.next_attempt_at = OutboxMessage.Status.RETRYING, None
-        message.save(update_fields=["status", "next_attempt_at"])
-        outbox_deliver.delay(message.pk)
-        count += 1
+    count = outbox_retry_now(queryset)
     messages.success(request, f"{count} appel(s) relancé(s).")
+
+
+ATTEMPT_FIELDS = ["number", "started_at", "finished_at", "duration_ms", "outcome",
+                  "status_code", "error"]
+
+
+class ReadOnlyMixin:
+    """Attempts are a record: nobody adds, edits or deletes one by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OutboxAttemptInline(ReadOnlyMixin, admin.TabularInline):
+    model = OutboxAttempt
+    fields = readonly_fields = ATTEMPT_FIELDS
+    extra = 0
+    can_delete = False
 
 
 @admin.register(OutboxMessage)
@@ -47,3 +66,14 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
     list_select_related = ["company"]
     actions = [deliver_now]
+    inlines = [OutboxAttemptInline]
+
+
+@admin.register(OutboxAttempt)
+class OutboxAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["started_at", "message", "number", "outcome", "status_code",
+                    "duration_ms", "error"]
+    list_filter = ["outcome", "message__partner", "message__action"]
+    search_fields = ["message__idempotency_key", "error"]
+    readonly_fields = ["message", *ATTEMPT_FIELDS]
+    list_select_related = ["message"]

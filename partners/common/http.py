@@ -2,12 +2,40 @@
 for services). Partner clients call it; nothing else does."""
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import requests
 
 from .exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
 
 logger = logging.getLogger("partners.http")
+
+
+class StatusRecorder:
+    """The HTTP status of the last partner answer seen in a block (None: no answer came)."""
+
+    last = None
+
+
+_recorder = ContextVar("partner_status_recorder", default=None)
+
+
+@contextmanager
+def recording_status():
+    """The outbox records the status code of each attempt without handlers passing it up."""
+    recorder = StatusRecorder()
+    token = _recorder.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _recorder.reset(token)
+
+
+def _seen(status):
+    recorder = _recorder.get()
+    if recorder is not None:
+        recorder.last = status
 
 
 def json_call(partner, method, url, *, timeout, headers=None, json=None, params=None):
@@ -17,20 +45,23 @@ def json_call(partner, method, url, *, timeout, headers=None, json=None, params=
         response = requests.request(method, url, json=json, params=params, timeout=timeout,
                                     headers={"Accept": "application/json", **(headers or {})})
     except requests.RequestException as error:
+        _seen(None)
         logger.warning("%s %s %s failed: %s", partner, method, url, type(error).__name__)
         raise PartnerUnavailable(type(error).__name__) from None
-    if response.status_code >= 500:
-        logger.warning("%s %s %s answered %s", partner, method, url, response.status_code)
-        raise PartnerUnavailable(f"HTTP {response.status_code}")
+    status = response.status_code
+    _seen(status)
+    if status >= 500:
+        logger.warning("%s %s %s answered %s", partner, method, url, status)
+        raise PartnerUnavailable(f"HTTP {status}", status_code=status)
     try:
         body = response.json()
     except ValueError:
         body = {}
     if not isinstance(body, dict):
         body = {"results": body}
-    if response.status_code == 401:
-        raise PartnerUnauthorized(body.get("detail", ""))
-    if response.status_code >= 400:
-        raise PartnerRejected(body.get("error", f"http_{response.status_code}"),
-                              body.get("detail", ""), status=response.status_code)
-    return response.status_code, body
+    if status == 401:
+        raise PartnerUnauthorized(body.get("detail", ""), status_code=status)
+    if status >= 400:
+        raise PartnerRejected(body.get("error", f"http_{status}"), body.get("detail", ""),
+                              status=status)
+    return status, body

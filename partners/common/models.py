@@ -102,13 +102,18 @@ class Consent(models.Model):
 class OutboxMessage(models.Model):
     """A call MEG owes a partner, written in the same transaction as the change that causes it,
     then relayed by Celery with retries (DESIGN §8). The idempotency key is stable across
-    retries, so the partner never applies it twice."""
+    retries, so the partner never applies it twice.
+
+    A worker delivering it holds a lease (``sending`` until ``leased_until``), not a row lock:
+    if the worker dies mid-call, the message is claimable again once the lease has expired."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("En attente")
+        SENDING = "sending", _("Envoi en cours")
         RETRYING = "retrying", _("Nouvel essai prévu")
         SENT = "sent", _("Envoyé")
         FAILED = "failed", _("Échec")
+        SKIPPED = "skipped", _("Sans objet (supprimé)")
 
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+",
                              verbose_name=_("cabinet"))
@@ -124,6 +129,8 @@ class OutboxMessage(models.Model):
                               default=Status.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
     next_attempt_at = models.DateTimeField(_("prochain essai"), null=True, blank=True)
+    leased_until = models.DateTimeField(_("envoi réservé jusqu'à"), null=True, blank=True)
+    lease_token = models.CharField(_("jeton de réservation"), max_length=32, blank=True)
     last_error = models.CharField(_("dernière erreur"), max_length=300, blank=True)
     result = models.JSONField(_("réponse"), default=dict, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
@@ -139,3 +146,48 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.idempotency_key} ({self.get_status_display()})"
+
+
+class OutboxAttempt(models.Model):
+    """One delivery attempt of an outbox message, kept for good (Saleor's
+    ``EventDeliveryAttempt``): support sees when each try ran, how long it took, what the
+    partner answered and why it did not go through."""
+
+    class Outcome(models.TextChoices):
+        IN_FLIGHT = "", _("En cours")
+        SENT = "sent", _("Envoyé")
+        RETRY = "retry", _("Nouvel essai prévu")
+        FAILED = "failed", _("Échec")
+        SKIPPED = "skipped", _("Sans objet (supprimé)")
+        # The worker never reported before its lease ran out (killed, or far too slow): the
+        # message was claimed again, whatever this attempt did is not its outcome.
+        EXPIRED = "expired", _("Interrompu (réservation expirée)")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("cabinet"))
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, null=True,
+                                blank=True, related_name="+", verbose_name=_("entreprise"))
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE,
+                                related_name="delivery_attempts", verbose_name=_("appel"))
+    number = models.PositiveSmallIntegerField(_("n°"))
+    started_at = models.DateTimeField(_("commencé le"))
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("durée (ms)"), null=True, blank=True)
+    outcome = models.CharField(_("résultat"), max_length=10, choices=Outcome.choices,
+                               default=Outcome.IN_FLIGHT, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("code HTTP"), null=True, blank=True)
+    error = models.TextField(_("erreur"), blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("tentative d'appel sortant")
+        verbose_name_plural = _("tentatives d'appels sortants")
+        ordering = ["message_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["firm", "message", "number"],
+                                    name="one_attempt_per_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} #{self.number} ({self.get_outcome_display() or '…'})"

@@ -7,6 +7,8 @@ from .outbox import outbox_deliver_one, outbox_due_ids
 
 @shared_task(acks_late=True, ignore_result=True)
 def outbox_deliver(message_id):
+    # A delay: a retry is due then, or another worker's lease runs out then (a redelivered
+    # task whose first worker died mid-call comes back when the message is claimable).
     delay = outbox_deliver_one(message_id)
     # Eager mode (no broker) cannot wait: the periodic sweeper retries there instead.
     if delay is not None and not outbox_deliver.app.conf.task_always_eager:

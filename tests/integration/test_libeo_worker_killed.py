@@ -3,15 +3,17 @@
 A real worker process (``celery -A meg worker --pool solo``) on the test database and Redis
 delivers the payment to the live Libeo sandbox, made slow (every API call takes 2 s). It is
 killed with SIGKILL (its whole process group) while ``POST /api/v1/payments`` is in flight:
-Libeo makes the payment, but MEG never hears the answer and the worker's transaction is rolled
-back. A new worker gets the very same task again from Redis (``acks_late``: the killed one
-never acknowledged it; Redis hands it back once the visibility timeout, 5 s here, has passed)
-and delivers it again with the same idempotency key: Libeo answers with the payment it already
-made. One payment at Libeo, and MEG's payment settled.
+Libeo makes the payment, but MEG never hears the answer; the handler's transaction (the
+payment's row) is rolled back, and the outbox message stays leased to the dead worker (no row
+lock was held: the lease, 8 s here, simply runs out). A new worker gets the very same task again
+from Redis (``acks_late``: the killed one never acknowledged it; Redis hands it back once the
+visibility timeout, 5 s here, has passed), claims the message once the lease has expired (or
+comes back when it does) and delivers it again with the same idempotency key: Libeo answers
+with the payment it already made. One payment at Libeo, MEG's payment settled, and both
+attempts on record.
 
-The periodic sweeper (``outbox_sweep``) is not the path used here: ``outbox_due_ids`` only takes
-messages created more than 30 s ago, and beat sends the sweep every 60 s, so a message lost
-with its worker would wait 30 to 90 s for it.
+The periodic sweeper (``outbox_sweep``) is not the path used here: beat sends the sweep every
+60 s, so a message lost with its worker would wait up to a minute after its lease for it.
 """
 
 import re
@@ -37,6 +39,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 BROKER_URL = "redis://127.0.0.1:6379/12"
 DELIVER = "partners.common.tasks.outbox_deliver"
 VISIBILITY_TIMEOUT = 5
+LEASE_SECONDS = 8
 
 
 class SharedRedis:
@@ -76,7 +79,7 @@ def worker_env(libeo, tmp_path):
     env = meg_env(database=connection.settings_dict["NAME"], broker=SharedRedis(),
                   progbat_url=settings.PROGBAT_BASE_URL, media_root=tmp_path / "media")
     env.update({"LIBEO_BASE_URL": libeo.url, "CELERY_VISIBILITY_TIMEOUT":
-                str(VISIBILITY_TIMEOUT)})
+                str(VISIBILITY_TIMEOUT), "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS)})
     return env
 
 
@@ -128,14 +131,16 @@ def test_a_worker_killed_during_the_call_ends_with_exactly_one_payment(
     assert (broker.hlen("unacked"), broker.llen("celery")) == (1, 0)
 
     # Libeo finishes the call it received and makes the payment; MEG never heard the answer:
-    # the killed worker's transaction is rolled back, the payment is still to be delivered.
+    # the killed worker's handler transaction is rolled back, the payment is still to be
+    # delivered, and the message is leased to the dead worker with its attempt in flight.
     wait_until(lambda: at_libeo() == 1, timeout=15,
                message=lambda: f"Libeo did not make the payment: {libeo.state()['payments']}")
     libeo.control("faults", {"rate": 0})
     payment.refresh_from_db()
     message.refresh_from_db()
     assert (payment.status, payment.provider_payment_id) == ("pending", "")
-    assert (message.status, message.attempts) == ("pending", 0)
+    assert (message.status, message.attempts) == ("sending", 1)
+    assert [(a.number, a.outcome) for a in message.delivery_attempts.all()] == [(1, "")]
 
     # A new worker, once the visibility timeout has passed: Redis hands it the same task.
     time.sleep(max(0.0, VISIBILITY_TIMEOUT + 1 - (time.monotonic() - killed_at)))
@@ -155,5 +160,7 @@ def test_a_worker_killed_during_the_call_ends_with_exactly_one_payment(
     message.refresh_from_db()
     assert payment.status in (Payment.Status.SCHEDULED, Payment.Status.PAID)
     assert payment.provider_payment_id == str(at_sandbox["id"])
-    assert (message.status, message.attempts) == ("sent", 1)
+    assert (message.status, message.attempts) == ("sent", 2)
+    assert [(a.number, a.outcome) for a in message.delivery_attempts.all()] == [
+        (1, "expired"), (2, "sent")]
     assert Payment.objects.filter(invoice=invoice).count() == 1
