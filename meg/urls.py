@@ -14,6 +14,7 @@ urlpatterns = [
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("cabinet/", include("firms.urls")),
     path("", include("partners.progbat.urls")),
+    path("", include("partners.libeo.urls")),
     path("", include("accounting.urls")),
     path("", include("purchases.urls")),
     path("", include("companies.urls")),
