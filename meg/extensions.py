@@ -1,7 +1,8 @@
 """Extension points through which partner integrations plug into the core.
 
 The core apps (firms, companies) must not import partner code; each partner app registers its
-hooks here from its ``AppConfig.ready()``.
+hooks here from its ``AppConfig.ready()``. (Payment providers register with purchases itself:
+``purchases.providers``.)
 """
 
 from collections.abc import Callable
@@ -35,7 +36,6 @@ class Registry:
     module_hooks: dict[str, ModuleHook] = field(default_factory=dict)
     dashboard_panels: list[Panel] = field(default_factory=list)
     partner_cards: list[Panel] = field(default_factory=list)
-    payment_providers: dict[str, object] = field(default_factory=dict)
 
 
 registry = Registry()
@@ -53,9 +53,3 @@ def register_dashboard_panel(panel):
 def register_partner_card(panel):
     registry.partner_cards.append(panel)
     registry.partner_cards.sort(key=lambda p: p.order)
-
-
-def register_payment_provider(code, provider):
-    """``provider``: an object with ``can_pay(user, invoice)``, ``is_connected(company)``,
-    ``request_payment(payment)`` and ``invoice_changed(invoice)`` (see purchases.services)."""
-    registry.payment_providers[code] = provider

@@ -15,6 +15,7 @@ urlpatterns = [
     path("cabinet/", include("firms.urls")),
     # Module pages do not depend on this order: see companies.module_pages.
     path("", include("partners.progbat.urls")),
+    path("", include("partners.libeo.urls")),
     path("", include("accounting.urls")),
     path("", include("purchases.urls")),
     path("", include("companies.urls")),

@@ -6,6 +6,7 @@ from stdnum import iban
 from meg.forms import DateInput
 
 from .models import Payment, SupplierInvoice
+from .providers import provider_for_method
 
 
 class SupplierInvoiceForm(forms.ModelForm):
@@ -35,10 +36,10 @@ class SupplierInvoiceForm(forms.ModelForm):
         excl, vat = data.get("amount_excl_tax"), data.get("vat_amount")
         if excl is not None and vat is not None and data.get("amount_incl_tax") in (None, ""):
             data["amount_incl_tax"] = excl + vat
-        if (data.get("payment_method") == SupplierInvoice.PaymentMethod.LIBEO
-                and not data.get("supplier_iban")):
-            self.add_error("supplier_iban", _("L'IBAN est nécessaire pour un virement par "
-                                              "Libeo."))
+        method = data.get("payment_method")
+        if provider_for_method(method) is not None and not data.get("supplier_iban"):
+            self.add_error("supplier_iban", _("L'IBAN est nécessaire pour un « %(method)s ».")
+                           % {"method": SupplierInvoice.PaymentMethod(method).label})
         return data
 
 
@@ -52,11 +53,3 @@ class PurchaseFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Paiement"), required=False,
                                choices=[("", _("Tous")), ("to_pay", _("À payer")),
                                         *Payment.Status.choices])
-
-
-class LibeoKeyForm(forms.Form):
-    api_key = forms.CharField(label=_("Clé d'api LIBEO"), max_length=200,
-                              widget=forms.PasswordInput(render_value=False,
-                                                         attrs={"autocomplete": "off"}))
-
-

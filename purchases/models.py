@@ -1,6 +1,7 @@
 """The Achats module: supplier invoices, how each is paid (règlement) and its payments.
 
-Payments are provider-agnostic: Libeo is one provider, reached only through the outbox.
+Payments are provider-agnostic: a provider (see ``purchases.providers``) serves one payment
+method, makes the payments asked of it, and reports their outcome through ``payment_settle``.
 """
 
 from decimal import Decimal
@@ -71,24 +72,32 @@ class SupplierInvoice(TimeStampedModel):
         return f"{self.supplier_name} {self.number}"
 
 
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("En cours")
+    RETRYING = "retrying", _("Nouvel essai")
+    SCHEDULED = "scheduled", _("Programmé")
+    PAID = "paid", _("Payé")
+    FAILED = "failed", _("Échec")
+
+
+# Module-level so that ``Payment.Meta`` (which cannot see the class body) builds its constraint
+# from the same tuple.
+PAYMENT_ALIVE = (PaymentStatus.PENDING, PaymentStatus.RETRYING, PaymentStatus.SCHEDULED,
+                 PaymentStatus.PAID)
+
+
 class Payment(models.Model):
     """One attempt to pay an invoice through a provider; at most one alive per invoice."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("En cours")
-        RETRYING = "retrying", _("Nouvel essai")
-        SCHEDULED = "scheduled", _("Programmé")
-        PAID = "paid", _("Payé")
-        FAILED = "failed", _("Échec")
-
-    ALIVE = (Status.PENDING, Status.RETRYING, Status.SCHEDULED, Status.PAID)
+    Status = PaymentStatus
+    ALIVE = PAYMENT_ALIVE
 
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
                                 related_name="payments", verbose_name=_("entreprise"))
     invoice = models.ForeignKey(SupplierInvoice, on_delete=models.PROTECT,
                                 related_name="payments", verbose_name=_("facture"))
-    provider = models.CharField(_("prestataire"), max_length=20, default="libeo")
+    provider = models.CharField(_("prestataire"), max_length=20)  # PaymentProvider.code
     attempt = models.PositiveSmallIntegerField(_("tentative"), default=1)
     idempotency_key = models.CharField(_("clé d'idempotence"), max_length=120, unique=True)
     amount = models.DecimalField(_("montant"), max_digits=12, decimal_places=2)
@@ -112,8 +121,7 @@ class Payment(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["invoice"],
-                                    condition=Q(status__in=["pending", "retrying", "scheduled",
-                                                            "paid"]),
+                                    condition=Q(status__in=[s.value for s in PAYMENT_ALIVE]),
                                     name="one_live_payment_per_invoice"),
             models.UniqueConstraint(fields=["invoice", "attempt"], name="payment_attempt_once"),
         ]

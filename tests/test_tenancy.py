@@ -16,7 +16,7 @@ from purchases.models import SupplierInvoice
 from tests import factories
 from tests.conftest import client_for
 
-APP_NAMESPACES = {"firms", "companies", "progbat", "accounting", "purchases"}
+APP_NAMESPACES = {"firms", "companies", "progbat", "accounting", "purchases", "libeo"}
 
 
 def app_patterns(resolver=None, namespace=None, prefix=""):

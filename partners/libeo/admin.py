@@ -22,5 +22,5 @@ class LibeoInvoiceAdmin(admin.ModelAdmin):
 
 @admin.register(LibeoConnectIntent)
 class LibeoConnectIntentAdmin(admin.ModelAdmin):
-    list_display = ["user", "company", "invoice", "created_at"]
+    list_display = ["user", "company", "created_at"]
     search_fields = ["user__email", "company__name"]

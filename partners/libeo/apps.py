@@ -7,4 +7,4 @@ class LibeoConfig(AppConfig):
     verbose_name = "Libeo"
 
     def ready(self):
-        from . import extensions  # noqa: F401  (registers the outbox handlers)
+        from . import extensions  # noqa: F401  (registers the provider and outbox handlers)

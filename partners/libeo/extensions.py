@@ -1,15 +1,20 @@
 """How Libeo plugs into MEG: the payment provider of the Achats module, and the outbox
-handlers that send invoices and payments (MEG → Libeo only)."""
+handlers that send invoices and payments (MEG → Libeo only). Payment outcomes are reported to
+purchases through ``payment_settle``, which owns the states and audits them."""
 
+from urllib.parse import urlencode
+
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from meg.extensions import register_payment_provider
 from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
 from partners.common.models import OutboxMessage
 from partners.common.outbox import outbox_enqueue, register_handler
-from purchases.models import Payment
+from purchases.models import Payment, SupplierInvoice
+from purchases.providers import PaymentResult, register_payment_provider
+from purchases.services import payment_settle
 
 from . import client
 from .models import LibeoInvoice
@@ -48,8 +53,8 @@ def _send_invoice(connection, invoice):
 
 
 def _fail(payment, code, detail):
-    payment.status, payment.error_code, payment.error_detail = Payment.Status.FAILED, code, detail
-    payment.save(update_fields=["status", "error_code", "error_detail", "updated_at"])
+    return payment_settle(payment=payment, result=PaymentResult(
+        status=Payment.Status.FAILED, error_code=code, error_detail=str(detail)))
 
 
 def pay(message):
@@ -60,7 +65,8 @@ def pay(message):
         return {"status": payment.status}
     connection = connection_of(payment.company)
     if connection is None:
-        _fail(payment, "not_connected", _("Libeo n'est plus connecté à cette entreprise."))
+        payment = _fail(payment, "not_connected",
+                        _("Libeo n'est plus connecté à cette entreprise."))
         raise PartnerRejected("not_connected", payment.error_detail)
     try:
         _send_invoice(connection, payment.invoice)
@@ -69,22 +75,21 @@ def pay(message):
             invoice_external_id=external_id(payment.invoice), amount=f"{payment.amount:.2f}",
             execution_date=payment.execution_date.isoformat())
     except PartnerUnavailable:
-        payment.status = Payment.Status.RETRYING
-        payment.error_detail = _("Libeo ne répond pas : nouvel essai automatique.")
-        payment.save(update_fields=["status", "error_detail", "updated_at"])
+        payment_settle(payment=payment, result=PaymentResult(
+            status=Payment.Status.RETRYING,
+            error_detail=_("Libeo ne répond pas : nouvel essai automatique.")))
         raise
     except PartnerUnauthorized:
-        _fail(payment, "invalid_api_key", _("Libeo refuse la clé d'API : un administrateur "
-                                            "du module Achats doit la remplacer."))
+        payment = _fail(payment, "invalid_api_key", _(
+            "Libeo refuse la clé d'API : un administrateur du module Achats doit la remplacer."))
         raise PartnerRejected("invalid_api_key", payment.error_detail) from None
     except PartnerRejected as error:
-        _fail(payment, error.code, str(PLAN_LIMIT) if error.code == "plan_limit_reached"
+        _fail(payment, error.code, PLAN_LIMIT if error.code == "plan_limit_reached"
               else (error.detail or error.code))
         raise
-    payment.status = result.get("status", Payment.Status.SCHEDULED)
-    payment.provider_payment_id = str(result.get("id", ""))
-    payment.error_code = payment.error_detail = ""
-    payment.save()
+    payment = payment_settle(payment=payment, result=PaymentResult(
+        status=result.get("status", Payment.Status.SCHEDULED),
+        provider_payment_id=str(result.get("id", ""))))
     return {"payment_id": payment.provider_payment_id, "status": payment.status}
 
 
@@ -110,11 +115,25 @@ def resend_invoice(message):
 
 
 class LibeoProvider:
+    """Libeo as the Achats module's payment provider (``purchases.providers.PaymentProvider``)
+    for invoices paid by « Virement par Libeo »."""
+
+    code = "libeo"
+    name = "Libeo"
+    payment_method = SupplierInvoice.PaymentMethod.LIBEO
+
     def can_pay(self, user, invoice):
         return libeo_can_pay(user, invoice)
 
     def is_connected(self, company):
         return connection_of(company) is not None
+
+    def connect_url(self, company, invoice):
+        return (f"{reverse('libeo:connect', args=[company.pk])}"
+                f"?{urlencode({'facture': invoice.pk})}")
+
+    def options_url(self, company):
+        return reverse("libeo:options", args=[company.pk])
 
     def request_payment(self, payment):
         message = OutboxMessage.objects.create(
@@ -139,4 +158,4 @@ class LibeoProvider:
 
 register_handler("libeo.pay", pay, on_give_up=pay_given_up)
 register_handler("libeo.resend_invoice", resend_invoice)
-register_payment_provider("libeo", LibeoProvider())
+register_payment_provider(LibeoProvider.code, LibeoProvider())

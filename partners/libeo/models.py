@@ -74,15 +74,13 @@ class LibeoInvoice(models.Model):
 
 
 class LibeoConnectIntent(models.Model):
-    """The company (and invoice) a user was paying when sent to "Me connecter avec MEG".
+    """The company a user was paying for when sent to "Me connecter avec MEG".
 
     MEG's OpenID provider reads it to tell Libeo which company to create.
     """
 
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
-    invoice = models.ForeignKey("purchases.SupplierInvoice", on_delete=models.CASCADE,
-                                null=True, blank=True, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -95,11 +95,11 @@ def libeo_refresh(*, company):
 
 
 @transaction.atomic
-def libeo_connect_start(*, company, actor, invoice=None):
-    """Remember which company (and invoice) the user is connecting, for MEG's OpenID claims."""
+def libeo_connect_start(*, company, actor):
+    """Remember which company the user is connecting, for MEG's OpenID claims."""
     require_achats_admin(actor, company)
     return LibeoConnectIntent.objects.create(firm_id=company.firm_id, company=company,
-                                             invoice=invoice, user=actor)
+                                             user=actor)
 
 
 @transaction.atomic

@@ -92,15 +92,32 @@ def test_one_click_pays(connected, dirigeant, libeo, django_capture_on_commit_ca
     assert payment.get_status_display() in html.content.decode()
 
 
-def test_a_double_click_pays_once(connected, dirigeant, libeo,
-                                  django_capture_on_commit_callbacks):
+def calls_received(libeo):
+    """How many ``/api/v1`` calls (``/me`` aside) reached Libeo since faults were set to
+    ``slow`` at rate 1: every such call is counted, and answered normally 2 s later."""
+    return libeo.state()["faults"]["injected"].get("slow", 0)
+
+
+def test_a_double_click_sends_one_payment_to_libeo(connected, dirigeant, libeo,
+                                                   django_capture_on_commit_callbacks):
+    """Counted at Libeo, not in MEG: a second payment would be a second call even though
+    Libeo itself would refuse it (409 ``invoice_already_paid``, so never in its payments)."""
     invoice = make_invoice(connected, dirigeant)
     client = client_for(dirigeant)
-    for _ in range(2):
-        with django_capture_on_commit_callbacks(execute=True):
+    libeo.control("faults", {"rate": 1.0, "kinds": ["slow"], "except_me": True})
+    # Both clicks land before the first payment is delivered, as a real double click does.
+    with django_capture_on_commit_callbacks() as deliveries:
+        for _ in range(2):
             client.post(f"/entreprise/{connected.pk}/achats/{invoice.pk}/payer/")
-    assert Payment.objects.count() == 1
-    assert payments_at_libeo(libeo, invoice) == 1
+    for deliver in deliveries:
+        deliver()
+    assert calls_received(libeo) == 2  # the invoice (PUT), then its payment (POST), once
+    (paid,) = [p for p in libeo.state()["payments"]
+               if p["invoice_external_id"] == f"meg-{invoice.pk}"]
+    assert paid["idempotency_key"] == f"meg-pay:{invoice.pk}:1"
+    payment = Payment.objects.get()
+    assert payment.provider_payment_id == str(paid["id"])
+    assert payment.status in ("scheduled", "paid")
 
 
 def test_a_retried_task_and_a_lost_answer_pay_once(connected, dirigeant, libeo):

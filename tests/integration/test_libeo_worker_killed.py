@@ -16,8 +16,10 @@ The periodic sweeper (``outbox_sweep``) is not the path used here: beat sends th
 60 s, so a message lost with its worker would wait up to a minute after its lease for it.
 """
 
+import os
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -36,14 +38,16 @@ from tests.purchases.conftest import make_invoice
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-BROKER_URL = "redis://127.0.0.1:6379/12"
+# The database of this run's REDIS_URL when given (parallel runs on one machine each have their
+# own: a shared one lets another run's worker take this run's task), else 12.
+BROKER_URL = f"redis://127.0.0.1:6379/{urlsplit(os.environ.get('REDIS_URL', '')).path[1:] or 12}"
 DELIVER = "partners.common.tasks.outbox_deliver"
 VISIBILITY_TIMEOUT = 5
 LEASE_SECONDS = 8
 
 
 class SharedRedis:
-    """The machine's Redis, database 12, in the shape ``meg_env`` expects of a broker."""
+    """The machine's Redis (``BROKER_URL``), in the shape ``meg_env`` expects of a broker."""
 
     def url(self, db):
         return BROKER_URL
