@@ -92,7 +92,7 @@ class JournalListView(CompanyAPIMixin, generics.ListAPIView):
 
 
 @extend_schema(parameters=[
-    OpenApiParameter("journal", OpenApiTypes.STR, description="Code du journal (ex. VTPG)"),
+    OpenApiParameter("journal", OpenApiTypes.STR, description="Code du journal (ex. VT)"),
     OpenApiParameter("date_from", OpenApiTypes.DATE),
     OpenApiParameter("date_to", OpenApiTypes.DATE)])
 class EntryListView(CompanyAPIMixin, generics.ListAPIView):

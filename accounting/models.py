@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -65,7 +66,8 @@ class Journal(models.Model):
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
                                 related_name="journals", verbose_name=_("entreprise"))
-    code = models.CharField(_("code"), max_length=10)
+    code = models.CharField(_("code"), max_length=8, validators=[RegexValidator(
+        r"^[A-Z0-9]{2,8}$", _("De 2 à 8 lettres majuscules ou chiffres (ex. VT)."))])
     label = models.CharField(_("libellé"), max_length=100)
     source = models.CharField(_("origine"), max_length=20, choices=Source.choices)
 
@@ -76,7 +78,10 @@ class Journal(models.Model):
         verbose_name_plural = _("journaux")
         ordering = ["company", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "code"], name="journal_code_once"),
+            models.UniqueConstraint(fields=["company", "code"], name="journal_code_once",
+                                    violation_error_message=_(
+                                        "Un autre journal de l'entreprise a déjà ce code.")),
+            models.UniqueConstraint(fields=["company", "source"], name="one_journal_per_source"),
         ]
 
     def __str__(self):
@@ -270,7 +275,8 @@ class InboxEvent(models.Model):
     event_type = models.CharField(_("type"), max_length=60)
     source_ref = models.CharField(_("document"), max_length=100, blank=True)
     source_version = models.PositiveIntegerField(_("version"), null=True, blank=True)
-    payload = models.JSONField(_("contenu"))
+    payload = models.JSONField(_("contenu"))  # as the partner sent it
+    draft = models.JSONField(_("écriture proposée"), null=True, blank=True)  # as accepted
     status = models.CharField(_("état"), max_length=10, choices=Status.choices,
                               default=Status.RECEIVED, db_index=True)
     reason = models.CharField(_("raison"), max_length=300, blank=True)

@@ -1,14 +1,18 @@
-"""Exporting entries (FEC, CSV): the file, the lock of the entries, the chain, the outbox.
+"""Exporting entries (FEC, CSV): the file, the lock of the entries, the chain.
 
 ``export_request`` records what the accountant asked for and queues ``export_run``, which in
 one transaction streams the file, marks the entries exported (immutable) and chained, and
-writes one outbox message per invoice to lock it at ProGBat.
+announces them (``hooks.entries_exported``) so that their sources can act — ProGBat locks the
+invoices.
 """
 
 import datetime
 import hashlib
 import logging
 import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -21,17 +25,41 @@ from django_scopes import scopes_disabled
 from companies.models import Company
 from firms.services import audit_record
 from meg.queue import enqueue_on_commit
-from partners.common.models import OutboxMessage
-from partners.common.outbox import outbox_enqueue
 
 from ..chain import GENESIS, canonical, chain_hash
 from ..formats import write_csv, write_fec
+from ..hooks import ExportedEntry, entries_exported
 from ..models import Entry, EntryLine, ExportBatch, Journal
 
 logger = logging.getLogger(__name__)
 LINE_COLUMNS = ("entry__journal__code", "entry__journal__label", "entry__fiscal_year",
                 "entry__number", "entry__date", "entry__piece_ref", "account", "account_label",
                 "aux_account", "aux_label", "label", "debit", "credit", "entry__label")
+ENTRY_ORDER = ("journal__code", "fiscal_year", "number")
+
+
+class ExportLine(NamedTuple):
+    """One row of an export: an entry line with what it needs of its entry and journal."""
+
+    journal_code: str
+    journal_label: str
+    fiscal_year: int
+    number: int
+    date: datetime.date
+    piece_ref: str
+    account: str
+    account_label: str
+    aux_account: str
+    aux_label: str
+    label: str
+    debit: Decimal
+    credit: Decimal
+    entry_label: str
+
+    @property
+    def entry_key(self):
+        return (self.journal_code, self.fiscal_year, self.number)
+
 WRITERS = {ExportBatch.Format.FEC: write_fec, ExportBatch.Format.CSV: write_csv}
 PROGRESS_EVERY = 5000
 UPDATE_CHUNK = 2000
@@ -115,58 +143,33 @@ def export_run(batch_id):
             raise
 
 
+@dataclass
+class _Written:
+    """What writing the file found out: its hash, its size and each entry's chain link."""
+
+    sha256: str = ""
+    line_count: int = 0
+    debit_total: Decimal = Decimal("0.00")
+    chained: list = field(default_factory=list)  # (previous_hash, hash) per entry, in order
+
+
 @transaction.atomic
 def _export(batch_id):
     batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
     company = Company.objects.select_for_update().get(pk=batch.company_id)  # one chain writer
     entries = exportable_entries(company=company, journal_codes=batch.journal_codes,
                                  date_from=batch.date_from, date_to=batch.date_to)
-    order = ("journal__code", "fiscal_year", "number")
-    entry_rows = list(entries.select_for_update(of=("self",)).order_by(*order)
-                      .values_list("pk", "source_ref", "journal__source"))
-    total_lines = EntryLine.objects.filter(entry__in=entries).count()
-    last = (Entry.objects.filter(company=company, state=Entry.State.EXPORTED)
-            .order_by("-chain_position").values_list("chain_position", "chain_hash").first())
-    position, previous = last if last else (0, GENESIS)
+    exported = [ExportedEntry(*row) for row in
+                entries.select_for_update(of=("self",)).order_by(*ENTRY_ORDER)
+                .values_list("pk", "journal__source", "source_ref")]
     now = timezone.now()
-    valid_date = timezone.localdate(now).strftime("%Y%m%d")
-    rows = (EntryLine.objects.filter(entry__in=entries)
-            .order_by(*(f"entry__{field}" for field in order), "position")
-            .values_list(*LINE_COLUMNS).iterator(chunk_size=PROGRESS_EVERY))
-    digest = hashlib.sha256()
-    chained = []  # (previous_hash, hash, position) per entry, in entry_rows order
-    with tempfile.TemporaryFile() as raw:
-        stream = _HashingStream(raw, digest)
-        current, current_lines, count = None, [], 0
-        debit_total = 0
-        for row in WRITERS[batch.format](rows, stream, valid_date=valid_date):
-            key = row[:4]
-            if key != current and current is not None:
-                previous = _chain(company, current, current_lines, previous, chained)
-                current_lines = []
-            current = key
-            current_lines.append(row)
-            debit_total += row[11]
-            count += 1
-            if count % PROGRESS_EVERY == 0:
-                cache.set(progress_key(batch.pk), min(99, count * 100 // max(total_lines, 1)),
-                          timeout=3600)
-        if current is not None:
-            _chain(company, current, current_lines, previous, chained)
-        raw.seek(0)
-        batch.file_name = file_name(batch, company)
-        batch.file.save(batch.file_name, File(raw), save=False)
-    _mark_exported(batch, now, position, entry_rows, chained)
-    locks = [OutboxMessage(firm_id=company.firm_id, company=company, partner="progbat",
-                           action="progbat.lock_invoice", actor_id=batch.created_by_id,
-                           payload={"invoice_id": ref, "export_id": str(batch.pk)},
-                           idempotency_key=f"progbat-lock:{ref}:{batch.pk}")
-             for _pk, ref, source in entry_rows if source == Journal.Source.PROGBAT]
-    OutboxMessage.objects.bulk_create(locks, batch_size=UPDATE_CHUNK)
-    outbox_enqueue(locks)
-    batch.sha256 = digest.hexdigest()
-    batch.entry_count, batch.line_count = len(entry_rows), count
-    batch.total_debit = debit_total
+    position, previous = _chain_head(company)
+    written = _write_file(batch, company, entries, previous,
+                          valid_date=timezone.localdate(now))
+    _mark_exported(batch, now, position, exported, written.chained)
+    entries_exported(batch, exported)
+    batch.sha256, batch.line_count = written.sha256, written.line_count
+    batch.entry_count, batch.total_debit = len(exported), written.debit_total
     batch.status, batch.progress, batch.finished_at = ExportBatch.Status.DONE, 100, timezone.now()
     batch.save()
     audit_record(firm=company.firm, company=company, actor=batch.created_by,
@@ -176,13 +179,52 @@ def _export(batch_id):
     return batch
 
 
-def _mark_exported(batch, now, position, entry_rows, chained):
+def _chain_head(company):
+    """(position, hash) of the company's last chained entry, or the chain's start."""
+    last = (Entry.objects.filter(company=company, state=Entry.State.EXPORTED)
+            .order_by("-chain_position").values_list("chain_position", "chain_hash").first())
+    return last if last else (0, GENESIS)
+
+
+def _write_file(batch, company, entries, previous, *, valid_date):
+    """Stream the file into the batch while hashing it and chaining each entry."""
+    total_lines = EntryLine.objects.filter(entry__in=entries).count()
+    rows = map(ExportLine._make, EntryLine.objects.filter(entry__in=entries)
+               .order_by(*(f"entry__{name}" for name in ENTRY_ORDER), "position")
+               .values_list(*LINE_COLUMNS).iterator(chunk_size=PROGRESS_EVERY))
+    digest, written = hashlib.sha256(), _Written()
+    with tempfile.TemporaryFile() as raw:
+        current, current_lines = None, []
+        for line in WRITERS[batch.format](rows, _HashingStream(raw, digest),
+                                          valid_date=valid_date.strftime("%Y%m%d")):
+            key = line.entry_key
+            if key != current and current is not None:
+                previous = _chain(company, current_lines, previous, written.chained)
+                current_lines = []
+            current = key
+            current_lines.append(line)
+            written.debit_total += line.debit
+            written.line_count += 1
+            if written.line_count % PROGRESS_EVERY == 0:
+                cache.set(progress_key(batch.pk),
+                          min(99, written.line_count * 100 // max(total_lines, 1)), timeout=3600)
+        if current is not None:
+            _chain(company, current_lines, previous, written.chained)
+        raw.seek(0)
+        batch.file_name = file_name(batch, company)
+        batch.file.save(batch.file_name, File(raw), save=False)
+    written.sha256 = digest.hexdigest()
+    return written
+
+
+def _mark_exported(batch, now, position, exported, chained):
     """One UPDATE per entry, sent in a pipeline (``bulk_update``'s CASE is quadratic-ish on
     tens of thousands of rows)."""
     rows = []
-    for (pk, _ref, _source), (previous_hash, hash_) in zip(entry_rows, chained, strict=True):
+    for entry, (previous_hash, hash_) in zip(exported, chained, strict=True):
         position += 1
-        rows.append((Entry.State.EXPORTED, batch.pk, now, previous_hash, hash_, position, pk))
+        rows.append((Entry.State.EXPORTED, batch.pk, now, previous_hash, hash_, position,
+                     entry.id))
     table = connection.ops.quote_name(Entry._meta.db_table)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), UPDATE_CHUNK):
@@ -192,12 +234,13 @@ def _mark_exported(batch, now, position, entry_rows, chained):
                 rows[start:start + UPDATE_CHUNK])
 
 
-def _chain(company, key, lines, previous, chained):
-    journal_code, _journal_label, fiscal_year, number = key
+def _chain(company, lines, previous, chained):
     first = lines[0]
-    text = canonical(company.siren, journal_code, (fiscal_year, number, first[4], first[5],
-                                                   first[13]),
-                     [(r[6], r[7], r[8], r[9], r[10], r[11], r[12]) for r in lines])
+    text = canonical(company.siren, first.journal_code,
+                     (first.fiscal_year, first.number, first.date, first.piece_ref,
+                      first.entry_label),
+                     [(line.account, line.account_label, line.aux_account, line.aux_label,
+                       line.label, line.debit, line.credit) for line in lines])
     hash_ = chain_hash(previous, text)
     chained.append((previous, hash_))
     return hash_

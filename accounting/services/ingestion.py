@@ -21,20 +21,13 @@ from django_scopes import scopes_disabled
 from companies.models import Company
 
 from ..chart import resolve_labels
-from ..models import Entry, EntryLine, InboxEvent, Journal, JournalSequence
+from ..drafts import EntryDraft
+from ..models import Entry, EntryLine, InboxEvent, JournalSequence
+from .journals import journal_for
 
 BATCH_SIZE = 500
 MAX_ATTEMPTS = 5
 logger = logging.getLogger(__name__)
-PROGBAT_JOURNAL = ("VTPG", "Ventes ProGBat")
-
-
-def progbat_journal(company):
-    journal, _created = Journal.objects.get_or_create(
-        company=company, code=PROGBAT_JOURNAL[0],
-        defaults={"firm_id": company.firm_id, "label": PROGBAT_JOURNAL[1],
-                  "source": Journal.Source.PROGBAT})
-    return journal
 
 
 def inbox_process(*, limit=BATCH_SIZE):
@@ -104,33 +97,30 @@ def _settle(event, status, reason="", entry=None):
 
 
 def _journalise(company, events):
-    from partners.progbat.models import ProgbatLink  # the only source of inbox events so far
+    """One company's events, all of one source per journal."""
+    by_source = defaultdict(list)
+    for event in events:
+        by_source[event.partner].append(event)
+    for source, source_events in by_source.items():
+        _journalise_source(company, journal_for(company, source), source_events)
 
-    link = ProgbatLink.objects.filter(company=company).first()
-    journal = progbat_journal(company)
+
+def _journalise_source(company, journal, events):
+    drafts = {event.pk: EntryDraft.from_json(event.draft) for event in events}
     refs = {event.source_ref for event in events}
     entries = {entry.source_ref: entry for entry in
                Entry.objects.select_for_update().filter(journal=journal, source_ref__in=refs)}
     wanted = {}
-    for event in events:
-        for line in event.payload["data"]["invoice"]["entry"]["lines"]:
-            if line.get("account_label") or line["account"] not in wanted:
-                wanted[line["account"]] = line.get("account_label") or ""
+    for draft in drafts.values():
+        for line in draft.lines:
+            if line.account_label or line.account not in wanted:
+                wanted[line.account] = line.account_label
     labels = resolve_labels(company, wanted)
 
     new_entries, replaced = {}, {}
     for event in sorted(events, key=lambda e: (e.source_ref, e.source_version, e.pk)):
         event.attempts += 1
-        invoice = event.payload["data"]["invoice"]
-        validated_at = parse_datetime(invoice["validated_at"])
-        if link is None or not link.is_active:
-            _settle(event, InboxEvent.Status.IGNORED,
-                    _("La liaison ProGBat de l'entreprise n'est pas active."))
-            continue
-        if validated_at < link.linked_at:
-            _settle(event, InboxEvent.Status.IGNORED,
-                    _("Facture validée avant l'activation de la liaison (non rétroactif)."))
-            continue
+        draft = drafts[event.pk]
         entry = entries.get(event.source_ref)
         if entry is not None and entry.source_version >= event.source_version:
             _settle(event, InboxEvent.Status.PROCESSED,
@@ -138,10 +128,10 @@ def _journalise(company, events):
             continue
         if entry is not None and entry.is_exported:
             _settle(event, InboxEvent.Status.REJECTED,
-                    _("L'écriture de cette facture est déjà exportée : elle ne change plus."),
+                    _("L'écriture de ce document est déjà exportée : elle ne change plus."),
                     entry)
             continue
-        day = parse_date(invoice["date"])
+        day = parse_date(draft.date)
         fiscal_year = company.fiscal_year_end_for(day).year
         if entry is not None and entry.fiscal_year != fiscal_year:
             _settle(event, InboxEvent.Status.REJECTED,
@@ -154,10 +144,10 @@ def _journalise(company, events):
             entries[event.source_ref] = new_entries[event.source_ref] = entry
         elif entry.pk is not None:
             replaced[event.source_ref] = entry
-        entry.date, entry.piece_ref = day, invoice["number"]
-        entry.label = invoice["entry"]["label"]
-        entry.source_version, entry.validated_at = event.source_version, validated_at
-        entry.pending_lines = _lines(invoice, labels)
+        entry.date, entry.piece_ref, entry.label = day, draft.piece_ref, draft.label
+        entry.source_version = event.source_version
+        entry.validated_at = parse_datetime(draft.validated_at)
+        entry.pending_lines = _lines(draft, labels)
         _settle(event, InboxEvent.Status.PROCESSED, entry=entry)
 
     _number(journal, list(new_entries.values()))
@@ -178,14 +168,12 @@ def _journalise(company, events):
             event.entry_id = event.entry.pk
 
 
-def _lines(invoice, labels):
-    label = invoice["entry"]["label"]
-    return [EntryLine(position=position, account=line["account"],
-                      account_label=labels[line["account"]],
-                      aux_account=line.get("aux_account") or "",
-                      aux_label=line.get("aux_label") or "", label=label,
-                      debit=Decimal(line["debit"]), credit=Decimal(line["credit"]))
-            for position, line in enumerate(invoice["entry"]["lines"], start=1)]
+def _lines(draft, labels):
+    return [EntryLine(position=position, account=line.account,
+                      account_label=labels[line.account], aux_account=line.aux_account,
+                      aux_label=line.aux_label, label=draft.label,
+                      debit=Decimal(line.debit), credit=Decimal(line.credit))
+            for position, line in enumerate(draft.lines, start=1)]
 
 
 def _number(journal, entries):

@@ -23,7 +23,7 @@ def test_valid_invoice_is_queued_then_journalised(linked_company, post_webhook):
     assert response.json() == {"status": "queued"}
     entry = Entry.objects.get(company=linked_company)
     assert (entry.journal.code, entry.number, entry.piece_ref, entry.label) == (
-        "VTPG", 1, "FAC001", "FAC001 DUPONT")
+        "VT", 1, "FAC001", "FAC001 DUPONT")
     lines = list(entry.lines.values_list("account", "aux_account", "debit", "credit"))
     assert lines == [("411000", "DUPO", Decimal("120.00"), Decimal("0.00")),
                      ("706000", "", Decimal("0.00"), Decimal("100.00")),
@@ -182,7 +182,7 @@ def test_update_of_exported_invoice_answers_409(linked_company, post_webhook, ac
     post_webhook(invoice_event(linked_company))
     with django_capture_on_commit_callbacks(execute=True):
         export_request(company=linked_company, actor=accountant, format="fec",
-                       journal_codes=["VTPG"], date_from=datetime.date(2026, 1, 1),
+                       journal_codes=["VT"], date_from=datetime.date(2026, 1, 1),
                        date_to=datetime.date(2026, 12, 31))
     response = post_webhook(invoice_event(linked_company, version=2,
                                           event_type="invoice.updated", ttc="240.00",
@@ -213,7 +213,7 @@ def test_account_labels_come_from_the_partner_or_the_nearest_pcg_parent(linked_c
 def test_a_poison_event_does_not_block_the_others(linked_company, post_webhook):
     post_webhook(invoice_event(linked_company, invoice_id="inv_ok"))
     bad = InboxEvent.objects.get()
-    InboxEvent.objects.filter(pk=bad.pk).update(status="received", payload={"data": {}})
+    InboxEvent.objects.filter(pk=bad.pk).update(status="received", draft={"lines": []})
     post_webhook(invoice_event(linked_company, invoice_id="inv_next", number="FAC002"))
     for _ in range(5):
         inbox_process()

@@ -30,7 +30,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounting.models import Entry, ExportBatch, InboxEvent, JournalSequence
-from accounting.services.ingestion import progbat_journal
+from accounting.models import Journal
+from accounting.services.journals import journal_for
 from partners.common.models import OutboxMessage, PartnerConnection
 from partners.progbat.models import ProgbatLink
 from tests import factories
@@ -244,7 +245,7 @@ def test_worker_killed_mid_batch_journalises_every_invoice_exactly_once(live, du
     - whatever no message covers any more is re-queued by the periodic sweeper.
     """
     total = 300
-    journal = progbat_journal(dupont)
+    journal = journal_for(dupont, Journal.Source.PROGBAT)
     fiscal_year = dupont.fiscal_year_end_for(today()).year
     JournalSequence.objects.create(journal=journal, fiscal_year=fiscal_year)
     validated_at = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -420,7 +421,7 @@ def test_export_locks_the_invoices_at_progbat_through_the_outbox(live, dupont, a
     year = today().year
     answer = web.post(space, data={
         "csrfmiddlewaretoken": CSRF.search(page.text).group(1), "format": "fec",
-        "journals": "VTPG", "date_from": f"{year}-01-01", "date_to": f"{year}-12-31"},
+        "journals": "VT", "date_from": f"{year}-01-01", "date_to": f"{year}-12-31"},
         headers={"Referer": space}, allow_redirects=False, timeout=30)
     assert answer.status_code == 302, answer.text[:2000]
     batch_id = int(parse_qs(urlsplit(answer.headers["Location"]).query)["export"][0])
