@@ -2,6 +2,7 @@
 
 from django.db.models import Case, IntegerField, Value, When
 
+from accounting.hooks import on_entries_exported
 from firms.models import PartnerConvention
 from meg.extensions import (
     ModuleHook,
@@ -10,7 +11,6 @@ from meg.extensions import (
     register_module_hook,
     register_partner_card,
 )
-from accounting.hooks import on_entries_exported
 from partners.common.exceptions import PartnerUnavailable
 from partners.common.models import OutboxMessage
 from partners.common.outbox import outbox_enqueue, register_handler

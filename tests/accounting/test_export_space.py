@@ -8,8 +8,7 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from accounting.models import Entry, ExportBatch
-from accounting.models import Journal
+from accounting.models import Entry, ExportBatch, Journal
 from accounting.services.journals import journal_for
 from companies.services import modules_save
 from tests import factories

@@ -29,8 +29,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from accounting.models import Entry, ExportBatch, InboxEvent, JournalSequence
-from accounting.models import Journal
+from accounting.models import Entry, ExportBatch, InboxEvent, Journal, JournalSequence
 from accounting.services.journals import journal_for
 from partners.common.models import OutboxMessage, PartnerConnection
 from partners.progbat.models import ProgbatLink
