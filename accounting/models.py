@@ -1,8 +1,11 @@
 """Journals, entries and their lines, the chart of accounts, and exports (DESIGN §7).
 
-Invariants: an entry balances (Σ debit = Σ credit > 0), each line has exactly one non-zero side,
-numbers are gapless per journal and fiscal year, and an exported entry never changes: it is
-chained by SHA-256 to the previous exported entry of its company.
+What holds where: each line has exactly one non-zero side and a PCG account (database
+constraints); an entry balances (Σ debit = Σ credit > 0: checked at the door by
+``drafts.draft_clean`` and again by the export's self-check); definitive numbers are gapless per
+journal and fiscal year (given at export under the sequence row's lock); a final entry never
+changes (``save()`` here, and a PostgreSQL trigger for every other write path) and is chained by
+SHA-256 to the previous one of its company.
 """
 
 from decimal import Decimal
@@ -116,7 +119,9 @@ class Entry(models.Model):
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries",
                                 verbose_name=_("journal"))
     fiscal_year = models.PositiveSmallIntegerField(_("exercice"))
-    number = models.PositiveIntegerField(_("numéro"))
+    # The definitive EcritureNum, given when the entry becomes final (DESIGN §7.1): drafts
+    # have none, so that a draft may move between fiscal years and numbers never show holes.
+    number = models.PositiveIntegerField(_("numéro"), null=True, blank=True)
     date = models.DateField(_("date"), db_index=True)
     piece_ref = models.CharField(_("pièce"), max_length=60)
     label = models.CharField(_("libellé"), max_length=200)
@@ -151,11 +156,13 @@ class Entry(models.Model):
             models.CheckConstraint(
                 condition=Q(state="draft") | (Q(export__isnull=False) & ~Q(chain_hash="")),
                 name="exported_entry_is_chained"),
+            models.CheckConstraint(condition=Q(state="draft") | Q(number__isnull=False),
+                                   name="final_entry_is_numbered"),
         ]
         indexes = [models.Index(fields=["company", "journal", "date"])]
 
     def __str__(self):
-        return f"{self.journal.code} {self.fiscal_year}-{self.number:06d} {self.label}"
+        return f"{self.reference} {self.label}"
 
     def save(self, *args, **kwargs):
         if self.pk and type(self).objects.with_scopes_disabled().filter(
@@ -169,6 +176,9 @@ class Entry(models.Model):
 
     @property
     def reference(self):
+        """EcritureNum once final; a provisional reference while a draft."""
+        if self.number is None:
+            return f"{self.journal.code}-{self.fiscal_year}-P{self.pk or 0}"
         return f"{self.journal.code}-{self.fiscal_year}-{self.number:06d}"
 
 

@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -29,7 +30,7 @@ from meg.queue import enqueue_on_commit
 from ..chain import GENESIS, canonical, chain_hash
 from ..formats import write_csv, write_fec
 from ..hooks import ExportedEntry, entries_exported
-from ..models import Entry, EntryLine, ExportBatch, Journal
+from ..models import Entry, EntryLine, ExportBatch, Journal, JournalSequence
 
 logger = logging.getLogger(__name__)
 LINE_COLUMNS = ("entry__journal__code", "entry__journal__label", "entry__fiscal_year",
@@ -162,6 +163,7 @@ def _export(batch_id):
     exported = [ExportedEntry(*row) for row in
                 entries.select_for_update(of=("self",)).order_by(*ENTRY_ORDER)
                 .values_list("pk", "journal__source", "source_ref")]
+    entries_number(entries)
     now = timezone.now()
     position, previous = _chain_head(company)
     written = _write_file(batch, company, entries, previous,
@@ -177,6 +179,30 @@ def _export(batch_id):
                  summary=_("Export terminé : %(n)d écritures, %(file)s")
                  % {"n": batch.entry_count, "file": batch.file_name})
     return batch
+
+
+def entries_number(entries):
+    """Give the entries their definitive numbers: per journal and fiscal year, following the
+    last number given, in date order, without gaps (the sequence rows stay locked until the
+    caller's transaction commits, so two exports never hand out the same number)."""
+    groups = (entries.filter(number__isnull=True).values_list("journal_id", "fiscal_year")
+              .order_by("journal_id", "fiscal_year").annotate(count=Count("id")))
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    for journal_id, fiscal_year, count in list(groups):
+        JournalSequence.objects.get_or_create(journal_id=journal_id, fiscal_year=fiscal_year)
+        sequence = JournalSequence.objects.select_for_update().get(journal_id=journal_id,
+                                                                    fiscal_year=fiscal_year)
+        ids_sql, ids_params = (entries.filter(journal_id=journal_id, fiscal_year=fiscal_year,
+                                              number__isnull=True)
+                               .values("id").query.sql_with_params())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET number = %s + ranked.rn FROM ("  # noqa: S608
+                f"SELECT id, row_number() OVER (ORDER BY date, piece_ref, id) AS rn "
+                f"FROM {table} WHERE id IN ({ids_sql})) AS ranked "
+                f"WHERE {table}.id = ranked.id", [sequence.last_number, *ids_params])
+        sequence.last_number += count
+        sequence.save(update_fields=["last_number"])
 
 
 def _chain_head(company):

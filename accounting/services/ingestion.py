@@ -2,9 +2,8 @@
 
 A task claims a batch of received events (``SKIP LOCKED``: several workers never take the
 same), journalises them in one transaction and marks them processed. Same invoice and version
-→ one entry; a later version replaces a draft entry and keeps its number; an older version never
-regresses; an exported entry is never touched. Numbers are gapless per journal and fiscal year
-(the sequence row is locked until commit).
+→ one entry; a later version replaces a draft entry (even into another fiscal year: drafts have
+no definitive number yet); an older version never regresses; an exported entry is never touched.
 """
 
 import datetime
@@ -22,7 +21,7 @@ from companies.models import Company
 
 from ..chart import resolve_labels
 from ..drafts import EntryDraft
-from ..models import Entry, EntryLine, InboxEvent, JournalSequence
+from ..models import Entry, EntryLine, InboxEvent
 from .journals import journal_for
 
 BATCH_SIZE = 500
@@ -133,27 +132,23 @@ def _journalise_source(company, journal, events):
             continue
         day = parse_date(draft.date)
         fiscal_year = company.fiscal_year_end_for(day).year
-        if entry is not None and entry.fiscal_year != fiscal_year:
-            _settle(event, InboxEvent.Status.REJECTED,
-                    _("La nouvelle version change l'exercice de la facture : corrigez-la par un "
-                      "avoir dans ProGBat."), entry)
-            continue
         if entry is None:
             entry = Entry(firm_id=company.firm_id, company=company, journal=journal,
                           fiscal_year=fiscal_year, source_ref=event.source_ref)
             entries[event.source_ref] = new_entries[event.source_ref] = entry
         elif entry.pk is not None:
             replaced[event.source_ref] = entry
-        entry.date, entry.piece_ref, entry.label = day, draft.piece_ref, draft.label
+        entry.date, entry.fiscal_year = day, fiscal_year  # a draft may change fiscal year
+        entry.piece_ref, entry.label = draft.piece_ref, draft.label
         entry.source_version = event.source_version
         entry.validated_at = parse_datetime(draft.validated_at)
         entry.pending_lines = _lines(draft, labels)
         _settle(event, InboxEvent.Status.PROCESSED, entry=entry)
 
-    _number(journal, list(new_entries.values()))
     Entry.objects.bulk_create(new_entries.values())
     if replaced:
-        Entry.objects.bulk_update(replaced.values(), ["date", "piece_ref", "label",
+        Entry.objects.bulk_update(replaced.values(), ["date", "fiscal_year", "piece_ref",
+                                                      "label",
                                                       "source_version", "validated_at",
                                                       "updated_at"])
         EntryLine.objects.filter(entry__in=list(replaced.values())).delete()
@@ -174,18 +169,3 @@ def _lines(draft, labels):
                       aux_label=line.aux_label, label=draft.label,
                       debit=Decimal(line.debit), credit=Decimal(line.credit))
             for position, line in enumerate(draft.lines, start=1)]
-
-
-def _number(journal, entries):
-    """Give new entries the next numbers of their journal and fiscal year, without gaps."""
-    by_year = defaultdict(list)
-    for entry in entries:
-        by_year[entry.fiscal_year].append(entry)
-    for fiscal_year, year_entries in sorted(by_year.items()):
-        JournalSequence.objects.get_or_create(journal=journal, fiscal_year=fiscal_year)
-        sequence = JournalSequence.objects.select_for_update().get(journal=journal,
-                                                                    fiscal_year=fiscal_year)
-        for entry in sorted(year_entries, key=lambda e: (e.date, e.piece_ref)):
-            sequence.last_number += 1
-            entry.number = sequence.last_number
-        sequence.save(update_fields=["last_number"])
