@@ -156,7 +156,8 @@ def test_version_that_moves_a_draft_into_another_fiscal_year_is_applied(linked_c
     (lambda i: i.update(date="2026-02-30"), "data.invoice.date"),
     (lambda i: i.update(id="i" * 101), "data.invoice.id"),
     (lambda i: i["entry"].update(lines="x"), "data.invoice.entry.lines"),
-    (lambda i: i["entry"]["lines"][0].update(account=411000), "data.invoice.entry.lines[0].account"),
+    (lambda i: i["entry"]["lines"][0].update(account=411000),
+     "data.invoice.entry.lines[0].account"),
 ], ids=["version-2^31", "month-13", "feb-30", "long-id", "lines-not-a-list", "account-int"])
 def test_malformed_fields_answer_400_never_500(linked_company, post_webhook, mutate, field):
     event = invoice_event(linked_company)
