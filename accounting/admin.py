@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import (
+    ChainSeal,
     ChartAccount,
     Entry,
     EntryLine,
@@ -44,6 +45,12 @@ class JournalAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "company", "source"]
     list_filter = ["source"]
     search_fields = ["code", "company__name"]
+    list_select_related = ["company"]
+
+
+@admin.register(ChainSeal)
+class ChainSealAdmin(ReadOnlyAdmin):
+    list_display = ["company", "entry_count", "last_position", "head_hash", "updated_at"]
     list_select_related = ["company"]
 
 

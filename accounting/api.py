@@ -16,8 +16,14 @@ from companies.selectors import can_manage_company, get_company_for, user_can_us
 from meg.tenancy import ScopedAPIMixin
 
 from . import selectors
-from .models import Entry, EntryLine, ExportBatch
-from .services.exports import export_progress, export_request
+from .formats import CSV_ENCODINGS
+from .models import Entry, EntryLine, ExportBatch, Journal
+from .services.exports import (
+    ExportFileAltered,
+    export_file_open,
+    export_progress,
+    export_request,
+)
 
 
 class CompanyAPIMixin(ScopedAPIMixin):
@@ -78,9 +84,13 @@ class ExportSerializer(serializers.ModelSerializer):
 
 class ExportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=ExportBatch.Format.choices)
-    journals = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    journals = serializers.ListField(child=serializers.CharField(max_length=8),
+                                     allow_empty=False, required=False,
+                                     help_text="Codes des journaux (tous par défaut).")
     date_from = serializers.DateField()
     date_to = serializers.DateField()
+    include_exported = serializers.BooleanField(default=False)
+    encoding = serializers.ChoiceField(choices=CSV_ENCODINGS, default="utf-8-sig")
 
 
 class JournalListView(CompanyAPIMixin, generics.ListAPIView):
@@ -127,12 +137,15 @@ class ExportListView(CompanyAPIMixin, generics.ListAPIView):
             raise PermissionDenied
         data = ExportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        journals = fields.get("journals") or list(
+            Journal.objects.filter(company=company).values_list("code", flat=True))
         try:
             batch = export_request(company=company, actor=request.user,
-                                   format=data.validated_data["format"],
-                                   journal_codes=data.validated_data["journals"],
-                                   date_from=data.validated_data["date_from"],
-                                   date_to=data.validated_data["date_to"])
+                                   format=fields["format"], journal_codes=journals,
+                                   date_from=fields["date_from"], date_to=fields["date_to"],
+                                   include_exported=fields["include_exported"],
+                                   encoding=fields["encoding"])
         except ValidationError as error:
             raise APIValidationError(error.message_dict if hasattr(error, "error_dict")
                                      else {"detail": error.messages}) from None
@@ -150,6 +163,14 @@ class ExportDetailView(CompanyAPIMixin, generics.RetrieveAPIView):
 class ExportFileView(CompanyAPIMixin, APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, company_id, export_id):
-        batch = get_object_or_404(ExportBatch, company=self.company(), pk=export_id,
-                                  status=ExportBatch.Status.DONE)
-        return FileResponse(batch.file.open("rb"), as_attachment=True, filename=batch.file_name)
+        batch = get_object_or_404(ExportBatch, company=self.company(), pk=export_id)
+        if batch.status != ExportBatch.Status.DONE:
+            return Response({"error": "not_ready", "status": batch.status,
+                             "progress": export_progress(batch), "detail": batch.error},
+                            status=status.HTTP_409_CONFLICT)
+        try:
+            handle = export_file_open(batch)
+        except ExportFileAltered as error:
+            return Response({"error": "file_altered", "detail": str(error)},
+                            status=status.HTTP_409_CONFLICT)
+        return FileResponse(handle, as_attachment=True, filename=batch.file_name)

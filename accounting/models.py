@@ -137,6 +137,12 @@ class Entry(models.Model):
                                                     blank=True)
     previous_hash = models.CharField(_("empreinte précédente"), max_length=64, blank=True)
     chain_hash = models.CharField(_("empreinte"), max_length=64, blank=True)
+    # The journal's code and label when the entry became final (JournalCode / JournalLib of
+    # its files): a later rename never changes what was exported, and the seal covers them.
+    journal_code = models.CharField(_("code journal à l'export"), max_length=8, blank=True)
+    journal_label = models.CharField(_("libellé journal à l'export"), max_length=100,
+                                     blank=True)
+    chain_version = models.PositiveSmallIntegerField(_("version du chaînage"), default=1)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
@@ -181,6 +187,25 @@ class Entry(models.Model):
             return f"{self.journal.code}-{self.fiscal_year}-P{self.pk or 0}"
         return f"{self.journal.code}-{self.fiscal_year}-{self.number:06d}"
 
+
+
+class ChainSeal(models.Model):
+    """The head of a company's chain of final entries, updated in the same transaction as
+    every export: a deleted or un-finalised last entry no longer matches it (DESIGN §7.1)."""
+
+    company = models.OneToOneField("companies.Company", on_delete=models.CASCADE,
+                                   related_name="chain_seal", verbose_name=_("entreprise"))
+    last_position = models.PositiveBigIntegerField(_("dernier rang"), default=0)
+    head_hash = models.CharField(_("empreinte de tête"), max_length=64)
+    entry_count = models.PositiveIntegerField(_("écritures scellées"), default=0)
+    updated_at = models.DateTimeField(_("scellé le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sceau de la chaîne")
+        verbose_name_plural = _("sceaux des chaînes")
+
+    def __str__(self):
+        return f"{self.company_id}: {self.entry_count} → {self.head_hash[:12]}"
 
 
 class EntryLine(models.Model):
@@ -240,6 +265,9 @@ class ExportBatch(models.Model):
     journal_codes = models.JSONField(_("journaux"), default=list)
     date_from = models.DateField(_("du"))
     date_to = models.DateField(_("au"))
+    include_exported = models.BooleanField(_("ré-export (écritures déjà exportées incluses)"),
+                                           default=False)
+    encoding = models.CharField(_("encodage"), max_length=20, default="utf-8-sig")
     status = models.CharField(_("état"), max_length=10, choices=Status.choices,
                               default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views import View
@@ -17,7 +17,12 @@ from meg.views import CompanyMixin, FirmMixin, add_service_errors
 from . import selectors
 from .forms import ExportForm, PeriodForm
 from .models import ExportBatch
-from .services.exports import export_progress, export_request
+from .services.exports import (
+    ExportFileAltered,
+    export_file_open,
+    export_progress,
+    export_request,
+)
 
 MODULE = "export-ecritures"
 
@@ -67,7 +72,9 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
                                        format=form.cleaned_data["format"],
                                        journal_codes=form.cleaned_data["journals"],
                                        date_from=form.cleaned_data["date_from"],
-                                       date_to=form.cleaned_data["date_to"])
+                                       date_to=form.cleaned_data["date_to"],
+                                       include_exported=form.cleaned_data["include_exported"],
+                                       encoding=form.cleaned_data["encoding"])
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -94,9 +101,13 @@ class ExportFileView(ExportSpaceMixin, View):
         batch = get_object_or_404(ExportBatch, company=self.company, pk=export_id,
                                   status=ExportBatch.Status.DONE)
         content_type = ("text/plain; charset=utf-8" if batch.format == ExportBatch.Format.FEC
-                        else "text/csv; charset=utf-8")
-        return FileResponse(batch.file.open("rb"), as_attachment=True,
-                            filename=batch.file_name, content_type=content_type)
+                        else f"text/csv; charset={batch.encoding.removesuffix('-sig')}")
+        try:
+            handle = export_file_open(batch)
+        except ExportFileAltered as error:
+            return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+        return FileResponse(handle, as_attachment=True, filename=batch.file_name,
+                            content_type=content_type)
 
 
 class PartnerEventsView(FirmMixin, TemplateView):

@@ -27,15 +27,16 @@ from companies.models import Company
 from firms.services import audit_record
 from meg.queue import enqueue_on_commit
 
-from ..chain import GENESIS, canonical, chain_hash
-from ..formats import write_csv, write_fec
+from ..chain import CHAIN_VERSION, GENESIS, canonical, chain_hash, seal_update
+from ..formats import CSV_ENCODINGS, fec_check, write_csv, write_fec
 from ..hooks import ExportedEntry, entries_exported
 from ..models import Entry, EntryLine, ExportBatch, Journal, JournalSequence
 
 logger = logging.getLogger(__name__)
 LINE_COLUMNS = ("entry__journal__code", "entry__journal__label", "entry__fiscal_year",
                 "entry__number", "entry__date", "entry__piece_ref", "account", "account_label",
-                "aux_account", "aux_label", "label", "debit", "credit", "entry__label")
+                "aux_account", "aux_label", "label", "debit", "credit", "entry__label",
+                "entry__state")
 ENTRY_ORDER = ("journal__code", "fiscal_year", "number")
 
 
@@ -56,6 +57,7 @@ class ExportLine(NamedTuple):
     debit: Decimal
     credit: Decimal
     entry_label: str
+    state: str
 
     @property
     def entry_key(self):
@@ -66,31 +68,49 @@ PROGRESS_EVERY = 5000
 UPDATE_CHUNK = 2000
 
 
-def exportable_entries(*, company, journal_codes, date_from, date_to):
-    return Entry.objects.filter(company=company, journal__code__in=journal_codes,
-                                date__gte=date_from, date__lte=date_to,
-                                state=Entry.State.DRAFT)
+def exportable_entries(*, company, journal_codes, date_from, date_to, include_exported=False):
+    """The entries of a period: the drafts, and the final ones too for a re-export."""
+    entries = Entry.objects.filter(company=company, journal__code__in=journal_codes,
+                                   date__gte=date_from, date__lte=date_to)
+    return entries if include_exported else entries.filter(state=Entry.State.DRAFT)
+
+
+def batch_entries(batch):
+    return exportable_entries(company=batch.company, journal_codes=batch.journal_codes,
+                              date_from=batch.date_from, date_to=batch.date_to,
+                              include_exported=batch.include_exported)
 
 
 @transaction.atomic
-def export_request(*, company, actor, format, journal_codes, date_from, date_to):
+def export_request(*, company, actor, format, journal_codes, date_from, date_to,
+                   include_exported=False, encoding="utf-8-sig"):
+    """An import export (not the legal FEC): never across a closing date; may be made again
+    for the same period with ``include_exported``."""
     if format not in WRITERS:
         raise ValidationError({"format": _("Format inconnu.")})
+    if encoding not in CSV_ENCODINGS or (format == ExportBatch.Format.FEC
+                                         and encoding != "utf-8-sig"):
+        raise ValidationError({"encoding": _("Encodage proposé : UTF-8 (FEC et CSV) ou "
+                                             "ISO-8859-15 (CSV).")})
     if date_from > date_to:
         raise ValidationError({"date_to": _("La fin de la période doit suivre son début.")})
+    period_within_one_fiscal_year(company, date_from, date_to)
     known = set(Journal.objects.filter(company=company).values_list("code", flat=True))
     journal_codes = sorted(set(journal_codes))
     if not journal_codes or not set(journal_codes) <= known:
         raise ValidationError({"journals": _("Choisissez un ou plusieurs journaux de "
                                              "l'entreprise.")})
     if not exportable_entries(company=company, journal_codes=journal_codes,
-                              date_from=date_from, date_to=date_to).exists():
+                              date_from=date_from, date_to=date_to,
+                              include_exported=include_exported).exists():
         raise ValidationError(_("Aucune écriture à exporter sur cette période : toutes sont "
-                                "déjà exportées, ou il n'y en a pas."))
+                                "déjà exportées (cochez « ré-exporter » pour les inclure), ou "
+                                "il n'y en a pas."))
     batch = ExportBatch.objects.create(firm_id=company.firm_id, company=company,
                                        created_by=actor, format=format,
                                        journal_codes=journal_codes, date_from=date_from,
-                                       date_to=date_to)
+                                       date_to=date_to, include_exported=include_exported,
+                                       encoding=encoding)
     audit_record(firm=company.firm, company=company, actor=actor, action="export.requested",
                  summary=_("Export %(format)s des journaux %(journals)s du %(start)s au %(end)s")
                  % {"format": batch.get_format_display(), "journals": ", ".join(journal_codes),
@@ -99,6 +119,32 @@ def export_request(*, company, actor, format, journal_codes, date_from, date_to)
 
     enqueue_on_commit(export_run, batch.pk)
     return batch
+
+
+class ExportFileAltered(Exception):
+    """The stored file's bytes no longer match the SHA-256 recorded when it was made."""
+
+
+def export_file_altered(batch):
+    """True when the stored file is missing or its bytes no longer match its SHA-256."""
+    digest = hashlib.sha256()
+    try:
+        with batch.file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except (FileNotFoundError, ValueError):
+        return True
+    return digest.hexdigest() != batch.sha256
+
+
+def export_file_open(batch):
+    """The file of a finished export, only if it is still the one that was made."""
+    if export_file_altered(batch):
+        raise ExportFileAltered(_(
+            "Le fichier %(name)s a été modifié ou supprimé depuis sa création (son empreinte "
+            "SHA-256 ne correspond plus) : il n'est plus servi. Signalez-le à l'administrateur "
+            "de MEG.") % {"name": batch.file_name})
+    return batch.file.open("rb")
 
 
 def exports_left_pending(older_than_seconds=60):
@@ -120,10 +166,30 @@ def export_progress(batch):
 
 
 def file_name(batch, company):
-    if batch.format == ExportBatch.Format.FEC:
-        closing = company.fiscal_year_end_for(batch.date_to)
-        return f"{company.siren}FEC{closing:%Y%m%d}.txt"
-    return f"{company.siren}_ecritures_{batch.date_from:%Y%m%d}_{batch.date_to:%Y%m%d}.csv"
+    """``<SIREN>_<JOURNAUX>_<du>-<au>.<ext>``: an import export, never the legal FEC."""
+    extension = "txt" if batch.format == ExportBatch.Format.FEC else "csv"
+    journals = "-".join(batch.journal_codes)
+    return f"{company.siren}_{journals}_{batch.date_from:%Y%m%d}-{batch.date_to:%Y%m%d}.{extension}"
+
+
+def fiscal_year_bounds(company, day):
+    """(first day, closing day) of the fiscal year that holds ``day``."""
+    end = company.fiscal_year_end_for(day)
+    previous_end = company.fiscal_year_end_for(end.replace(year=end.year - 1, day=1))
+    return previous_end + datetime.timedelta(days=1), end
+
+
+def period_within_one_fiscal_year(company, date_from, date_to):
+    """Refuse a period across a closing date, naming the two periods to use instead."""
+    start, end = fiscal_year_bounds(company, date_from)
+    if date_to > end:
+        raise ValidationError({"date_to": _(
+            "La période traverse la clôture de l'exercice du %(end)s : exportez du %(a)s au "
+            "%(end)s, puis du %(b)s au %(to)s.") % {
+            "end": end.strftime("%d/%m/%Y"), "a": date_from.strftime("%d/%m/%Y"),
+            "b": (end + datetime.timedelta(days=1)).strftime("%d/%m/%Y"),
+            "to": date_to.strftime("%d/%m/%Y")}})
+    return start, end
 
 
 def export_run(batch_id):
@@ -150,20 +216,21 @@ class _Written:
 
     sha256: str = ""
     line_count: int = 0
+    entry_count: int = 0
     debit_total: Decimal = Decimal("0.00")
-    chained: list = field(default_factory=list)  # (previous_hash, hash) per entry, in order
+    chained: list = field(default_factory=list)  # (previous, hash, journal code, label) per entry
 
 
 @transaction.atomic
 def _export(batch_id):
     batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
     company = Company.objects.select_for_update().get(pk=batch.company_id)  # one chain writer
-    entries = exportable_entries(company=company, journal_codes=batch.journal_codes,
-                                 date_from=batch.date_from, date_to=batch.date_to)
+    entries = batch_entries(batch)
+    drafts = entries.filter(state=Entry.State.DRAFT)
     exported = [ExportedEntry(*row) for row in
-                entries.select_for_update(of=("self",)).order_by(*ENTRY_ORDER)
+                drafts.select_for_update(of=("self",)).order_by(*ENTRY_ORDER)
                 .values_list("pk", "journal__source", "source_ref")]
-    entries_number(entries)
+    entries_number(drafts)
     now = timezone.now()
     position, previous = _chain_head(company)
     written = _write_file(batch, company, entries, previous,
@@ -171,7 +238,7 @@ def _export(batch_id):
     _mark_exported(batch, now, position, exported, written.chained)
     entries_exported(batch, exported)
     batch.sha256, batch.line_count = written.sha256, written.line_count
-    batch.entry_count, batch.total_debit = len(exported), written.debit_total
+    batch.entry_count, batch.total_debit = written.entry_count, written.debit_total
     batch.status, batch.progress, batch.finished_at = ExportBatch.Status.DONE, 100, timezone.now()
     batch.save()
     audit_record(firm=company.firm, company=company, actor=batch.created_by,
@@ -222,21 +289,28 @@ def _write_file(batch, company, entries, previous, *, valid_date):
     with tempfile.TemporaryFile() as raw:
         current, current_lines = None, []
         for line in WRITERS[batch.format](rows, _HashingStream(raw, digest),
-                                          valid_date=valid_date.strftime("%Y%m%d")):
+                                          valid_date=valid_date.strftime("%Y%m%d"),
+                                          encoding=batch.encoding):
             key = line.entry_key
-            if key != current and current is not None:
-                previous = _chain(company, current_lines, previous, written.chained)
+            if key != current:
+                written.entry_count += 1
+                if current_lines:
+                    previous = _chain(company, current_lines, previous, written.chained)
                 current_lines = []
             current = key
-            current_lines.append(line)
+            if line.state == Entry.State.DRAFT:  # becoming final now: chained after the last
+                current_lines.append(line)
             written.debit_total += line.debit
             written.line_count += 1
             if written.line_count % PROGRESS_EVERY == 0:
                 cache.set(progress_key(batch.pk),
                           min(99, written.line_count * 100 // max(total_lines, 1)), timeout=3600)
-        if current is not None:
+        if current_lines:
             _chain(company, current_lines, previous, written.chained)
         raw.seek(0)
+        if batch.format == ExportBatch.Format.FEC:
+            fec_check(raw, period=fiscal_year_bounds(company, batch.date_from))
+            raw.seek(0)
         batch.file_name = file_name(batch, company)
         batch.file.save(batch.file_name, File(raw), save=False)
     written.sha256 = digest.hexdigest()
@@ -247,17 +321,21 @@ def _mark_exported(batch, now, position, exported, chained):
     """One UPDATE per entry, sent in a pipeline (``bulk_update``'s CASE is quadratic-ish on
     tens of thousands of rows)."""
     rows = []
-    for entry, (previous_hash, hash_) in zip(exported, chained, strict=True):
+    for entry, (previous_hash, hash_, journal_code, journal_label) in zip(
+            exported, chained, strict=True):
         position += 1
         rows.append((Entry.State.EXPORTED, batch.pk, now, previous_hash, hash_, position,
-                     entry.id))
+                     journal_code, journal_label, CHAIN_VERSION, entry.id))
     table = connection.ops.quote_name(Entry._meta.db_table)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), UPDATE_CHUNK):
             cursor.executemany(
                 f"UPDATE {table} SET state = %s, export_id = %s, exported_at = %s, "  # noqa: S608
-                "previous_hash = %s, chain_hash = %s, chain_position = %s WHERE id = %s",
+                "previous_hash = %s, chain_hash = %s, chain_position = %s, journal_code = %s, "
+                "journal_label = %s, chain_version = %s WHERE id = %s",
                 rows[start:start + UPDATE_CHUNK])
+    if rows:
+        seal_update(batch.company, position, rows[-1][4], len(rows))
 
 
 def _chain(company, lines, previous, chained):
@@ -266,9 +344,10 @@ def _chain(company, lines, previous, chained):
                      (first.fiscal_year, first.number, first.date, first.piece_ref,
                       first.entry_label),
                      [(line.account, line.account_label, line.aux_account, line.aux_label,
-                       line.label, line.debit, line.credit) for line in lines])
+                       line.label, line.debit, line.credit) for line in lines],
+                     journal_label=first.journal_label, state=Entry.State.EXPORTED)
     hash_ = chain_hash(previous, text)
-    chained.append((previous, hash_))
+    chained.append((previous, hash_, first.journal_code, first.journal_label))
     return hash_
 
 

@@ -46,7 +46,8 @@ def read(batch):
 def test_fec_of_the_guide_example(guide_invoice, export):
     batch = export(guide_invoice)
     assert batch.status == "done"
-    assert batch.file_name == f"{guide_invoice.siren}FEC20261231.txt"
+    # An import export, not the legal FEC of the year (that one comes with the closing).
+    assert batch.file_name == f"{guide_invoice.siren}_VT_20260101-20261231.txt"
     content = read(batch).decode("utf-8")
     rows = [line.split("\t") for line in content.split("\r\n") if line]
     assert rows[0] == FEC_COLUMNS
@@ -68,13 +69,23 @@ def test_fec_of_the_guide_example(guide_invoice, export):
     assert batch.sha256 == hashlib.sha256(read(batch)).hexdigest()
 
 
-def test_csv_of_the_guide_example_has_the_guide_columns(guide_invoice, export):
+def test_csv_of_the_guide_example_is_importable(guide_invoice, export):
     batch = export(guide_invoice, format="csv")
-    content = read(batch).decode("utf-8").split("\r\n")
-    assert content[0] == "Date;Pièce;Libellé;Compte comptable;Débit;Crédit"
-    assert content[1:4] == ["10/06/2026;FAC001;FAC001 DUPONT;DUPO;120,00;",
-                            "10/06/2026;FAC001;FAC001 DUPONT;706000;;100,00",
-                            "10/06/2026;FAC001;FAC001 DUPONT;445720;;20,00"]
+    assert batch.file_name == f"{guide_invoice.siren}_VT_20260101-20261231.csv"
+    raw = read(batch)
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel reads the accents
+    content = raw[3:].decode("utf-8").split("\r\n")
+    assert content[0] == ("JournalCode;JournalLib;EcritureNum;EcritureDate;PieceRef;PieceDate;"
+                          "CompteNum;CompteLib;CompAuxNum;CompAuxLib;EcritureLib;Debit;Credit;"
+                          "EcheanceDate;Analytique")
+    assert content[1:4] == [
+        "VT;Ventes ProGBat;VT-2026-000001;10/06/2026;FAC001;10/06/2026;411000;Clients;DUPO;"
+        "DUPONT;FAC001 DUPONT;120,00;0,00;;",
+        "VT;Ventes ProGBat;VT-2026-000001;10/06/2026;FAC001;10/06/2026;706000;"
+        "Prestations de services;;;FAC001 DUPONT;0,00;100,00;;",
+        "VT;Ventes ProGBat;VT-2026-000001;10/06/2026;FAC001;10/06/2026;445720;"
+        "Taxes sur le chiffre d’affaires collectées par l’entreprise;;;FAC001 DUPONT;0,00;"
+        "20,00;;"]
 
 
 def test_export_marks_entries_exported_and_queues_one_lock_per_invoice(guide_invoice, export,
