@@ -24,6 +24,7 @@ from .services.exports import (
     export_progress,
     export_request,
 )
+from .services.journals import journal_update
 
 
 class CompanyAPIMixin(ScopedAPIMixin):
@@ -40,6 +41,7 @@ class CompanyAPIMixin(ScopedAPIMixin):
 
 
 class JournalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     code = serializers.CharField()
     label = serializers.CharField()
     source = serializers.CharField()
@@ -99,6 +101,33 @@ class JournalListView(CompanyAPIMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.journals_summary(company=self.company())
+
+
+class JournalUpdateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=8, required=False)
+    label = serializers.CharField(max_length=100, required=False)
+
+
+class JournalDetailView(CompanyAPIMixin, APIView):
+    """``PATCH`` a journal's code and label (firm users who manage the company)."""
+
+    @extend_schema(request=JournalUpdateSerializer, responses={200: JournalSerializer})
+    def patch(self, request, company_id, journal_id):
+        company = self.company()
+        if not can_manage_company(request.user, company):
+            raise PermissionDenied
+        journal = get_object_or_404(Journal, company=company, pk=journal_id)
+        data = JournalUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            journal_update(journal=journal, actor=request.user,
+                           code=data.validated_data.get("code", journal.code),
+                           label=data.validated_data.get("label", journal.label))
+        except ValidationError as error:
+            raise APIValidationError(error.message_dict if hasattr(error, "error_dict")
+                                     else {"detail": error.messages}) from None
+        summary = selectors.journals_summary(company=company).get(pk=journal.pk)
+        return Response(JournalSerializer(summary).data)
 
 
 @extend_schema(parameters=[
