@@ -6,6 +6,7 @@ from .models import (
     Entry,
     EntryLine,
     ExportBatch,
+    FiscalYear,
     InboxEvent,
     Journal,
     JournalSequence,
@@ -46,6 +47,13 @@ class JournalAdmin(admin.ModelAdmin):
     list_filter = ["source"]
     search_fields = ["code", "company__name"]
     list_select_related = ["company"]
+
+
+@admin.register(FiscalYear)
+class FiscalYearAdmin(ReadOnlyAdmin):
+    list_display = ["company", "start", "end", "state", "closed_at", "closed_by"]
+    list_filter = ["state"]
+    list_select_related = ["company", "closed_by"]
 
 
 @admin.register(ChainSeal)

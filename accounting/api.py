@@ -24,6 +24,7 @@ from .services.exports import (
     export_progress,
     export_request,
 )
+from .services.fiscal_years import AlreadyClosed, fiscal_year_close, fiscal_years_list
 from .services.journals import journal_update
 
 
@@ -64,8 +65,10 @@ class EntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entry
-        fields = ["id", "journal", "reference", "fiscal_year", "number", "date", "piece_ref",
-                  "label", "state", "source_ref", "source_version", "lines"]
+        fields = ["id", "journal", "reference", "fiscal_year", "number", "date", "piece_date",
+                  "piece_ref", "label", "note", "state", "source_ref", "source_version",
+                  "lines"]
+
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -75,7 +78,8 @@ class ExportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExportBatch
-        fields = ["id", "format", "journals", "date_from", "date_to", "status", "progress",
+        fields = ["id", "kind", "format", "encoding", "include_exported", "journals",
+                  "date_from", "date_to", "status", "progress",
                   "entry_count", "line_count", "file_name", "sha256", "created_by",
                   "created_at", "finished_at", "error"]
         read_only_fields = fields
@@ -151,6 +155,49 @@ class EntryListView(CompanyAPIMixin, generics.ListAPIView):
                     raise APIValidationError({name: "Date au format AAAA-MM-JJ."}) from None
                 entries = entries.filter(**{lookup: day})
         return entries
+
+
+class FiscalYearSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    state = serializers.CharField()
+    closed_at = serializers.DateTimeField(source="row.closed_at", allow_null=True,
+                                          default=None)
+    closed_by = serializers.EmailField(source="row.closed_by.email", allow_null=True,
+                                      default=None)
+    fec_export_id = serializers.IntegerField(source="row.fec_export_id", allow_null=True,
+                                             default=None)
+
+
+class FiscalYearListView(CompanyAPIMixin, APIView):
+    @extend_schema(responses={200: FiscalYearSerializer(many=True)})
+    def get(self, request, company_id):
+        years = fiscal_years_list(self.company())
+        return Response(FiscalYearSerializer(years, many=True).data)
+
+
+class FiscalYearCloseView(CompanyAPIMixin, APIView):
+    """Close the fiscal year ending on ``end`` (YYYY-MM-DD): 202 with the legal FEC's export."""
+
+    @extend_schema(request=None, responses={202: ExportSerializer})
+    def post(self, request, company_id, end):
+        company = self.company()
+        if not can_manage_company(request.user, company):
+            raise PermissionDenied
+        try:
+            day = datetime.date.fromisoformat(end)
+        except ValueError:
+            raise APIValidationError({"end": "Date au format AAAA-MM-JJ."}) from None
+        try:
+            year = fiscal_year_close(company=company, end=day, actor=request.user)
+        except AlreadyClosed as error:
+            return Response({"error": "already_closed", "detail": str(error)},
+                            status=status.HTTP_409_CONFLICT)
+        except ValidationError as error:
+            raise APIValidationError({"detail": error.messages}) from None
+        data = ExportSerializer(year.fec_export).data
+        return Response({**data, "export_id": year.fec_export_id},
+                        status=status.HTTP_202_ACCEPTED)
 
 
 class ExportListView(CompanyAPIMixin, generics.ListAPIView):

@@ -12,16 +12,17 @@ CHAIN_VERSION = 2
 
 
 def canonical(company_siren, journal_code, entry_fields, lines, *, journal_label=None,
-              state=None, version=CHAIN_VERSION):
+              state=None, piece_date=None, version=CHAIN_VERSION):
     """A stable text of what a final entry says; any change to it changes the hash.
 
-    Version 2 (2026-11-30) adds the journal's label and the entry's state; entries chained
+    Version 2 (2026-11-30) adds the journal's label, the entry's state and its document date
+    (when it differs from the entry's); entries chained
     before keep their version-1 text."""
     fiscal_year, number, day, piece_ref, label = entry_fields
     head = [company_siren, journal_code, str(fiscal_year), str(number), day.isoformat(),
             piece_ref, label]
     if version >= 2:
-        head += [journal_label or "", state or ""]
+        head += [journal_label or "", state or "", piece_date.isoformat() if piece_date else ""]
     body = "\n".join("|".join([account, account_label, aux_account, aux_label, line_label,
                                f"{debit:.2f}", f"{credit:.2f}"])
                      for account, account_label, aux_account, aux_label, line_label, debit,
@@ -52,7 +53,8 @@ def verify_chain(company):
                          else entry.journal.code,
                          (entry.fiscal_year, entry.number, entry.date, entry.piece_ref,
                           entry.label), lines_by_entry.get(entry.pk, []),
-                         journal_label=entry.journal_label, state=entry.state, version=version)
+                         journal_label=entry.journal_label, state=entry.state,
+                         piece_date=entry.piece_date, version=version)
         if entry.previous_hash != previous:
             problems.append(f"{entry.reference} : le chaînage avec l'écriture précédente est "
                             "rompu (écriture supprimée, remise en brouillon ou réordonnée ?)")

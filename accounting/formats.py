@@ -58,7 +58,7 @@ def line_fields(row):
         "CompAuxNum": aux_account,
         "CompAuxLib": _text(row.aux_label, aux_account) if aux_account else "",
         "PieceRef": _text(row.piece_ref, number),
-        "PieceDate": row.date,
+        "PieceDate": row.piece_date or row.date,
         "EcritureLib": _text(row.label, row.entry_label, row.piece_ref, number),
         "Debit": row.debit,
         "Credit": row.credit,
@@ -67,11 +67,11 @@ def line_fields(row):
 
 def fec_line(row, valid_date):
     fields = line_fields(row)
-    day = row.date.strftime("%Y%m%d")
     return "\t".join([
-        fields["JournalCode"], fields["JournalLib"], fields["EcritureNum"], day,
-        fields["CompteNum"], fields["CompteLib"], fields["CompAuxNum"], fields["CompAuxLib"],
-        fields["PieceRef"], day, fields["EcritureLib"], fec_amount(row.debit),
+        fields["JournalCode"], fields["JournalLib"], fields["EcritureNum"],
+        row.date.strftime("%Y%m%d"), fields["CompteNum"], fields["CompteLib"],
+        fields["CompAuxNum"], fields["CompAuxLib"], fields["PieceRef"],
+        fields["PieceDate"].strftime("%Y%m%d"), fields["EcritureLib"], fec_amount(row.debit),
         fec_amount(row.credit), "", "", valid_date, "", ""]) + "\r\n"
 
 
@@ -139,9 +139,9 @@ def write_csv(rows, stream, *, encoding="utf-8-sig", **_options):
         fields = line_fields(row)
         buffer.seek(0)
         buffer.truncate()
-        day = row.date.strftime("%d/%m/%Y")
         writer.writerow([csv_cell(fields[name]) for name in CSV_COLUMNS[:3]] + [
-            day, csv_cell(fields["PieceRef"]), day,
+            row.date.strftime("%d/%m/%Y"), csv_cell(fields["PieceRef"]),
+            fields["PieceDate"].strftime("%d/%m/%Y"),
             *(csv_cell(fields[name]) for name in CSV_COLUMNS[6:11]),
             fec_amount(row.debit), fec_amount(row.credit), "", ""])
         stream.write(encode(buffer.getvalue()))

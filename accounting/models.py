@@ -123,6 +123,10 @@ class Entry(models.Model):
     # have none, so that a draft may move between fiscal years and numbers never show holes.
     number = models.PositiveIntegerField(_("numéro"), null=True, blank=True)
     date = models.DateField(_("date"), db_index=True)
+    # The document's own date when it differs from the entry's (an invoice dated in a closed
+    # fiscal year is booked on the first day of the next open one): PieceDate of the FEC.
+    piece_date = models.DateField(_("date de la pièce"), null=True, blank=True)
+    note = models.CharField(_("remarque"), max_length=300, blank=True)
     piece_ref = models.CharField(_("pièce"), max_length=60)
     label = models.CharField(_("libellé"), max_length=200)
     source_ref = models.CharField(_("référence d'origine"), max_length=100)
@@ -187,6 +191,50 @@ class Entry(models.Model):
             return f"{self.journal.code}-{self.fiscal_year}-P{self.pk or 0}"
         return f"{self.journal.code}-{self.fiscal_year}-{self.number:06d}"
 
+
+
+class FiscalYear(models.Model):
+    """A company's fiscal year once someone closes it (open years are derived from the
+    company's closing date, so that changing it re-derives the open years only)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Ouvert")
+        CLOSING = "closing", _("Clôture en cours")
+        CLOSED = "closed", _("Clôturé")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="fiscal_years", verbose_name=_("entreprise"))
+    start = models.DateField(_("début"))
+    end = models.DateField(_("clôture"))
+    state = models.CharField(_("état"), max_length=10, choices=State.choices,
+                             default=State.OPEN)
+    closed_at = models.DateTimeField(_("clôturé le"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  null=True, blank=True, related_name="+",
+                                  verbose_name=_("clôturé par"))
+    fec_export = models.OneToOneField("ExportBatch", on_delete=models.PROTECT, null=True,
+                                      blank=True, related_name="closing_of",
+                                      verbose_name=_("FEC légal"))
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("exercice")
+        verbose_name_plural = _("exercices")
+        ordering = ["company", "-end"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "end"], name="fiscal_year_once"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")),
+                                   name="fiscal_year_coherent"),
+        ]
+
+    def __str__(self):
+        return f"{self.start:%d/%m/%Y} – {self.end:%d/%m/%Y} ({self.get_state_display()})"
+
+    @property
+    def is_open(self):
+        return self.state == self.State.OPEN
 
 
 class ChainSeal(models.Model):
@@ -261,7 +309,13 @@ class ExportBatch(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+", verbose_name=_("exporté par"))
     created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    class Kind(models.TextChoices):
+        IMPORT = "import", _("Export pour import")
+        CLOSING = "closing", _("FEC légal de l'exercice (clôture)")
+
     format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    kind = models.CharField(_("nature"), max_length=10, choices=Kind.choices,
+                            default=Kind.IMPORT)
     journal_codes = models.JSONField(_("journaux"), default=list)
     date_from = models.DateField(_("du"))
     date_to = models.DateField(_("au"))

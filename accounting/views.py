@@ -1,12 +1,14 @@
 """*Export des écritures comptables*: journals, preview, exports and their files."""
 
+import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -23,6 +25,7 @@ from .services.exports import (
     export_progress,
     export_request,
 )
+from .services.fiscal_years import AlreadyClosed, fiscal_year_close, fiscal_years_list
 
 MODULE = "export-ecritures"
 
@@ -60,6 +63,8 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
             page=Paginator(lines, 50).get_page(self.request.GET.get("page")),
             querystring=urlencode(query, doseq=True), exports=exports,
             events=selectors.partner_events_needing_attention(company=self.company)[:20],
+            fiscal_years=fiscal_years_list(self.company),
+            carried_over=selectors.entries_carried_over(company=self.company)[:50],
             **kwargs)
 
     def post(self, request, company_id):
@@ -82,6 +87,34 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
                                             "instant."))
                 return redirect(f"{request.path}?export={batch.pk}#exports")
         return self.render_to_response(self.get_context_data(export_form=form), status=400)
+
+
+class FiscalYearCloseView(ExportSpaceMixin, View):
+    """« Clôturer l'exercice »: firm users who manage the company, after an explicit
+    confirmation (the year's entries become final and nothing enters it afterwards)."""
+
+    def post(self, request, company_id, end):
+        if not self.can_manage:
+            raise PermissionDenied
+        try:
+            day = datetime.date.fromisoformat(end)
+        except ValueError:
+            raise Http404 from None
+        if request.POST.get("confirm") != "1":
+            messages.error(request, _("Cochez la case de confirmation pour clôturer "
+                                      "l'exercice."))
+        else:
+            try:
+                year = fiscal_year_close(company=self.company, end=day, actor=request.user)
+            except (ValidationError, AlreadyClosed) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+            else:
+                messages.success(request, _(
+                    "Clôture de l'exercice demandée : son FEC légal sera prêt dans un instant "
+                    "et plus aucune écriture n'y entrera."))
+                return redirect(f"{reverse('accounting:export_space', args=[company_id])}"
+                                f"?export={year.fec_export_id}#exports")
+        return redirect(f"{reverse('accounting:export_space', args=[company_id])}#exercices")
 
 
 class ExportStatusView(ExportSpaceMixin, TemplateView):

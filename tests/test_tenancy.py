@@ -46,6 +46,7 @@ def foreign_objects(other_company):
     return {
         "invoice_id": invoice.pk,
         "export_id": export.pk,
+        "end": "2026-12-31",
         "company_id": other_company.pk,
         "user_id": CompanyMembership.objects.get(company=other_company).user_id,
         "membership_id": FirmMembership.objects.filter(firm=other_company.firm).first().pk,

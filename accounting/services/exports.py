@@ -28,15 +28,16 @@ from firms.services import audit_record
 from meg.queue import enqueue_on_commit
 
 from ..chain import CHAIN_VERSION, GENESIS, canonical, chain_hash, seal_update
-from ..formats import CSV_ENCODINGS, fec_check, write_csv, write_fec
+from ..formats import CSV_ENCODINGS, FecInvalid, fec_check, write_csv, write_fec
 from ..hooks import ExportedEntry, entries_exported
 from ..models import Entry, EntryLine, ExportBatch, Journal, JournalSequence
+from .fiscal_years import fiscal_year_closed, fiscal_year_closing_failed, fiscal_year_of
 
 logger = logging.getLogger(__name__)
 LINE_COLUMNS = ("entry__journal__code", "entry__journal__label", "entry__fiscal_year",
                 "entry__number", "entry__date", "entry__piece_ref", "account", "account_label",
                 "aux_account", "aux_label", "label", "debit", "credit", "entry__label",
-                "entry__state")
+                "entry__state", "entry__piece_date")
 ENTRY_ORDER = ("journal__code", "fiscal_year", "number")
 
 
@@ -58,6 +59,7 @@ class ExportLine(NamedTuple):
     credit: Decimal
     entry_label: str
     state: str
+    piece_date: datetime.date | None
 
     @property
     def entry_key(self):
@@ -76,6 +78,9 @@ def exportable_entries(*, company, journal_codes, date_from, date_to, include_ex
 
 
 def batch_entries(batch):
+    if batch.kind == ExportBatch.Kind.CLOSING:  # every journal of the year, whatever its code
+        return Entry.objects.filter(company_id=batch.company_id, date__gte=batch.date_from,
+                                    date__lte=batch.date_to)
     return exportable_entries(company=batch.company, journal_codes=batch.journal_codes,
                               date_from=batch.date_from, date_to=batch.date_to,
                               include_exported=batch.include_exported)
@@ -166,22 +171,19 @@ def export_progress(batch):
 
 
 def file_name(batch, company):
-    """``<SIREN>_<JOURNAUX>_<du>-<au>.<ext>``: an import export, never the legal FEC."""
+    """The legal FEC of a closed year is ``<SIREN>FEC<clôture>.txt``; an import export is
+    ``<SIREN>_<JOURNAUX>_<du>-<au>.<ext>``, never named like the legal FEC."""
+    if batch.kind == ExportBatch.Kind.CLOSING:
+        return f"{company.siren}FEC{batch.date_to:%Y%m%d}.txt"
     extension = "txt" if batch.format == ExportBatch.Format.FEC else "csv"
     journals = "-".join(batch.journal_codes)
     return f"{company.siren}_{journals}_{batch.date_from:%Y%m%d}-{batch.date_to:%Y%m%d}.{extension}"
 
 
-def fiscal_year_bounds(company, day):
-    """(first day, closing day) of the fiscal year that holds ``day``."""
-    end = company.fiscal_year_end_for(day)
-    previous_end = company.fiscal_year_end_for(end.replace(year=end.year - 1, day=1))
-    return previous_end + datetime.timedelta(days=1), end
-
-
 def period_within_one_fiscal_year(company, date_from, date_to):
     """Refuse a period across a closing date, naming the two periods to use instead."""
-    start, end = fiscal_year_bounds(company, date_from)
+    period = fiscal_year_of(company, date_from)
+    end = period.end
     if date_to > end:
         raise ValidationError({"date_to": _(
             "La période traverse la clôture de l'exercice du %(end)s : exportez du %(a)s au "
@@ -189,7 +191,7 @@ def period_within_one_fiscal_year(company, date_from, date_to):
             "end": end.strftime("%d/%m/%Y"), "a": date_from.strftime("%d/%m/%Y"),
             "b": (end + datetime.timedelta(days=1)).strftime("%d/%m/%Y"),
             "to": date_to.strftime("%d/%m/%Y")}})
-    return start, end
+    return period
 
 
 def export_run(batch_id):
@@ -205,8 +207,14 @@ def export_run(batch_id):
             return _export(batch_id)
         except Exception as error:
             logger.exception("export %s failed", batch_id)
-            ExportBatch.objects.filter(pk=batch_id).update(
-                status=ExportBatch.Status.FAILED, error=f"{type(error).__name__}: {error}"[:300])
+            reason = str(error) if isinstance(error, FecInvalid) else (
+                f"{type(error).__name__}: {error}")
+            with transaction.atomic():
+                ExportBatch.objects.filter(pk=batch_id).update(
+                    status=ExportBatch.Status.FAILED, error=reason[:300])
+                fiscal_year_closing_failed(batch)
+            if isinstance(error, FecInvalid):
+                return ExportBatch.objects.get(pk=batch_id)  # said on the export, not retried
             raise
 
 
@@ -237,6 +245,8 @@ def _export(batch_id):
                           valid_date=timezone.localdate(now))
     _mark_exported(batch, now, position, exported, written.chained)
     entries_exported(batch, exported)
+    if batch.kind == ExportBatch.Kind.CLOSING:
+        fiscal_year_closed(batch)
     batch.sha256, batch.line_count = written.sha256, written.line_count
     batch.entry_count, batch.total_debit = written.entry_count, written.debit_total
     batch.status, batch.progress, batch.finished_at = ExportBatch.Status.DONE, 100, timezone.now()
@@ -309,7 +319,8 @@ def _write_file(batch, company, entries, previous, *, valid_date):
             _chain(company, current_lines, previous, written.chained)
         raw.seek(0)
         if batch.format == ExportBatch.Format.FEC:
-            fec_check(raw, period=fiscal_year_bounds(company, batch.date_from))
+            year = fiscal_year_of(company, batch.date_from)
+            fec_check(raw, period=(year.start, year.end))
             raw.seek(0)
         batch.file_name = file_name(batch, company)
         batch.file.save(batch.file_name, File(raw), save=False)
@@ -345,7 +356,8 @@ def _chain(company, lines, previous, chained):
                       first.entry_label),
                      [(line.account, line.account_label, line.aux_account, line.aux_label,
                        line.label, line.debit, line.credit) for line in lines],
-                     journal_label=first.journal_label, state=Entry.State.EXPORTED)
+                     journal_label=first.journal_label, state=Entry.State.EXPORTED,
+                     piece_date=first.piece_date)
     hash_ = chain_hash(previous, text)
     chained.append((previous, hash_, first.journal_code, first.journal_label))
     return hash_

@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from companies.models import Company
 from ..chart import resolve_labels
 from ..drafts import EntryDraft
 from ..models import Entry, EntryLine, InboxEvent
+from .fiscal_years import open_fiscal_year_for
 from .journals import journal_for
 
 BATCH_SIZE = 500
@@ -96,7 +97,15 @@ def _settle(event, status, reason="", entry=None):
 
 
 def _journalise(company, events):
-    """One company's events, all of one source per journal."""
+    """One company's events, all of one source per journal.
+
+    The company row is held ``FOR SHARE``: workers journalising the same company do not wait
+    for each other, but a closing (which holds it ``FOR UPDATE``) finishes before any entry
+    is added, so that nothing enters a year while it closes."""
+    if connection.vendor == "postgresql":  # SQLite (embedded mode) has one writer anyway
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM companies_company WHERE id = %s FOR SHARE",
+                           [company.pk])
     by_source = defaultdict(list)
     for event in events:
         by_source[event.partner].append(event)
@@ -130,8 +139,16 @@ def _journalise_source(company, journal, events):
                     _("L'écriture de ce document est déjà exportée : elle ne change plus."),
                     entry)
             continue
-        day = parse_date(draft.date)
-        fiscal_year = company.fiscal_year_end_for(day).year
+        piece_date = parse_date(draft.date)
+        year = open_fiscal_year_for(company, piece_date)
+        day, note = piece_date, ""
+        if piece_date not in year:  # its own year is closed: booked on the next open one
+            day = year.start
+            note = _("Pièce du %(piece)s : l'exercice %(closed)s est clôturé, écriture "
+                     "passée au %(day)s.") % {"piece": piece_date.strftime("%d/%m/%Y"),
+                                              "closed": piece_date.year,
+                                              "day": day.strftime("%d/%m/%Y")}
+        fiscal_year = year.end.year
         if entry is None:
             entry = Entry(firm_id=company.firm_id, company=company, journal=journal,
                           fiscal_year=fiscal_year, source_ref=event.source_ref)
@@ -139,6 +156,8 @@ def _journalise_source(company, journal, events):
         elif entry.pk is not None:
             replaced[event.source_ref] = entry
         entry.date, entry.fiscal_year = day, fiscal_year  # a draft may change fiscal year
+        entry.piece_date = piece_date if day != piece_date else None
+        entry.note = note
         entry.piece_ref, entry.label = draft.piece_ref, draft.label
         entry.source_version = event.source_version
         entry.validated_at = parse_datetime(draft.validated_at)
@@ -147,8 +166,8 @@ def _journalise_source(company, journal, events):
 
     Entry.objects.bulk_create(new_entries.values())
     if replaced:
-        Entry.objects.bulk_update(replaced.values(), ["date", "fiscal_year", "piece_ref",
-                                                      "label",
+        Entry.objects.bulk_update(replaced.values(), ["date", "fiscal_year", "piece_date",
+                                                      "note", "piece_ref", "label",
                                                       "source_version", "validated_at",
                                                       "updated_at"])
         EntryLine.objects.filter(entry__in=list(replaced.values())).delete()

@@ -95,6 +95,8 @@ def test_api_journals_entries_and_exports(with_invoices, accountant,
     api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
     base = f"/api/v1/companies/{with_invoices.pk}/"
     journals = api.get(f"{base}journals/").json()
+    journal_id = journals[0].pop("id")
+    assert journal_id == Journal.objects.get(company=with_invoices).pk
     assert journals == [{"code": "VT", "label": "Ventes ProGBat", "source": "progbat",
                          "entry_count": 2, "draft_count": 2, "total_debit": "240.00"}]
     entries = api.get(f"{base}entries/", {"journal": "VT", "date_from": "2026-07-01"}).json()
