@@ -1,10 +1,12 @@
 from django.contrib import admin
 
 from .models import (
+    ChainSeal,
     ChartAccount,
     Entry,
     EntryLine,
     ExportBatch,
+    FiscalYear,
     InboxEvent,
     Journal,
     JournalSequence,
@@ -44,6 +46,19 @@ class JournalAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "company", "source"]
     list_filter = ["source"]
     search_fields = ["code", "company__name"]
+    list_select_related = ["company"]
+
+
+@admin.register(FiscalYear)
+class FiscalYearAdmin(ReadOnlyAdmin):
+    list_display = ["company", "start", "end", "state", "closed_at", "closed_by"]
+    list_filter = ["state"]
+    list_select_related = ["company", "closed_by"]
+
+
+@admin.register(ChainSeal)
+class ChainSealAdmin(ReadOnlyAdmin):
+    list_display = ["company", "entry_count", "last_position", "head_hash", "updated_at"]
     list_select_related = ["company"]
 
 

@@ -16,8 +16,16 @@ from companies.selectors import can_manage_company, get_company_for, user_can_us
 from meg.tenancy import ScopedAPIMixin
 
 from . import selectors
-from .models import Entry, EntryLine, ExportBatch
-from .services.exports import export_progress, export_request
+from .formats import CSV_ENCODINGS
+from .models import Entry, EntryLine, ExportBatch, Journal
+from .services.exports import (
+    ExportFileAltered,
+    export_file_open,
+    export_progress,
+    export_request,
+)
+from .services.fiscal_years import AlreadyClosed, fiscal_year_close, fiscal_years_list
+from .services.journals import journal_update
 
 
 class CompanyAPIMixin(ScopedAPIMixin):
@@ -34,6 +42,7 @@ class CompanyAPIMixin(ScopedAPIMixin):
 
 
 class JournalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     code = serializers.CharField()
     label = serializers.CharField()
     source = serializers.CharField()
@@ -56,8 +65,10 @@ class EntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entry
-        fields = ["id", "journal", "reference", "fiscal_year", "number", "date", "piece_ref",
-                  "label", "state", "source_ref", "source_version", "lines"]
+        fields = ["id", "journal", "reference", "fiscal_year", "number", "date", "piece_date",
+                  "piece_ref", "label", "note", "state", "source_ref", "source_version",
+                  "lines"]
+
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -67,7 +78,8 @@ class ExportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExportBatch
-        fields = ["id", "format", "journals", "date_from", "date_to", "status", "progress",
+        fields = ["id", "kind", "format", "encoding", "include_exported", "journals",
+                  "date_from", "date_to", "status", "progress",
                   "entry_count", "line_count", "file_name", "sha256", "created_by",
                   "created_at", "finished_at", "error"]
         read_only_fields = fields
@@ -78,9 +90,13 @@ class ExportSerializer(serializers.ModelSerializer):
 
 class ExportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=ExportBatch.Format.choices)
-    journals = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    journals = serializers.ListField(child=serializers.CharField(max_length=8),
+                                     allow_empty=False, required=False,
+                                     help_text="Codes des journaux (tous par défaut).")
     date_from = serializers.DateField()
     date_to = serializers.DateField()
+    include_exported = serializers.BooleanField(default=False)
+    encoding = serializers.ChoiceField(choices=CSV_ENCODINGS, default="utf-8-sig")
 
 
 class JournalListView(CompanyAPIMixin, generics.ListAPIView):
@@ -91,8 +107,35 @@ class JournalListView(CompanyAPIMixin, generics.ListAPIView):
         return selectors.journals_summary(company=self.company())
 
 
+class JournalUpdateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=8, required=False)
+    label = serializers.CharField(max_length=100, required=False)
+
+
+class JournalDetailView(CompanyAPIMixin, APIView):
+    """``PATCH`` a journal's code and label (firm users who manage the company)."""
+
+    @extend_schema(request=JournalUpdateSerializer, responses={200: JournalSerializer})
+    def patch(self, request, company_id, journal_id):
+        company = self.company()
+        if not can_manage_company(request.user, company):
+            raise PermissionDenied
+        journal = get_object_or_404(Journal, company=company, pk=journal_id)
+        data = JournalUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            journal_update(journal=journal, actor=request.user,
+                           code=data.validated_data.get("code", journal.code),
+                           label=data.validated_data.get("label", journal.label))
+        except ValidationError as error:
+            raise APIValidationError(error.message_dict if hasattr(error, "error_dict")
+                                     else {"detail": error.messages}) from None
+        summary = selectors.journals_summary(company=company).get(pk=journal.pk)
+        return Response(JournalSerializer(summary).data)
+
+
 @extend_schema(parameters=[
-    OpenApiParameter("journal", OpenApiTypes.STR, description="Code du journal (ex. VTPG)"),
+    OpenApiParameter("journal", OpenApiTypes.STR, description="Code du journal (ex. VT)"),
     OpenApiParameter("date_from", OpenApiTypes.DATE),
     OpenApiParameter("date_to", OpenApiTypes.DATE)])
 class EntryListView(CompanyAPIMixin, generics.ListAPIView):
@@ -114,6 +157,49 @@ class EntryListView(CompanyAPIMixin, generics.ListAPIView):
         return entries
 
 
+class FiscalYearSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    state = serializers.CharField()
+    closed_at = serializers.DateTimeField(source="row.closed_at", allow_null=True,
+                                          default=None)
+    closed_by = serializers.EmailField(source="row.closed_by.email", allow_null=True,
+                                      default=None)
+    fec_export_id = serializers.IntegerField(source="row.fec_export_id", allow_null=True,
+                                             default=None)
+
+
+class FiscalYearListView(CompanyAPIMixin, APIView):
+    @extend_schema(responses={200: FiscalYearSerializer(many=True)})
+    def get(self, request, company_id):
+        years = fiscal_years_list(self.company())
+        return Response(FiscalYearSerializer(years, many=True).data)
+
+
+class FiscalYearCloseView(CompanyAPIMixin, APIView):
+    """Close the fiscal year ending on ``end`` (YYYY-MM-DD): 202 with the legal FEC's export."""
+
+    @extend_schema(request=None, responses={202: ExportSerializer})
+    def post(self, request, company_id, end):
+        company = self.company()
+        if not can_manage_company(request.user, company):
+            raise PermissionDenied
+        try:
+            day = datetime.date.fromisoformat(end)
+        except ValueError:
+            raise APIValidationError({"end": "Date au format AAAA-MM-JJ."}) from None
+        try:
+            year = fiscal_year_close(company=company, end=day, actor=request.user)
+        except AlreadyClosed as error:
+            return Response({"error": "already_closed", "detail": str(error)},
+                            status=status.HTTP_409_CONFLICT)
+        except ValidationError as error:
+            raise APIValidationError({"detail": error.messages}) from None
+        data = ExportSerializer(year.fec_export).data
+        return Response({**data, "export_id": year.fec_export_id},
+                        status=status.HTTP_202_ACCEPTED)
+
+
 class ExportListView(CompanyAPIMixin, generics.ListAPIView):
     serializer_class = ExportSerializer
 
@@ -127,12 +213,15 @@ class ExportListView(CompanyAPIMixin, generics.ListAPIView):
             raise PermissionDenied
         data = ExportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        journals = fields.get("journals") or list(
+            Journal.objects.filter(company=company).values_list("code", flat=True))
         try:
             batch = export_request(company=company, actor=request.user,
-                                   format=data.validated_data["format"],
-                                   journal_codes=data.validated_data["journals"],
-                                   date_from=data.validated_data["date_from"],
-                                   date_to=data.validated_data["date_to"])
+                                   format=fields["format"], journal_codes=journals,
+                                   date_from=fields["date_from"], date_to=fields["date_to"],
+                                   include_exported=fields["include_exported"],
+                                   encoding=fields["encoding"])
         except ValidationError as error:
             raise APIValidationError(error.message_dict if hasattr(error, "error_dict")
                                      else {"detail": error.messages}) from None
@@ -150,6 +239,14 @@ class ExportDetailView(CompanyAPIMixin, generics.RetrieveAPIView):
 class ExportFileView(CompanyAPIMixin, APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, company_id, export_id):
-        batch = get_object_or_404(ExportBatch, company=self.company(), pk=export_id,
-                                  status=ExportBatch.Status.DONE)
-        return FileResponse(batch.file.open("rb"), as_attachment=True, filename=batch.file_name)
+        batch = get_object_or_404(ExportBatch, company=self.company(), pk=export_id)
+        if batch.status != ExportBatch.Status.DONE:
+            return Response({"error": "not_ready", "status": batch.status,
+                             "progress": export_progress(batch), "detail": batch.error},
+                            status=status.HTTP_409_CONFLICT)
+        try:
+            handle = export_file_open(batch)
+        except ExportFileAltered as error:
+            return Response({"error": "file_altered", "detail": str(error)},
+                            status=status.HTTP_409_CONFLICT)
+        return FileResponse(handle, as_attachment=True, filename=batch.file_name)

@@ -1,43 +1,81 @@
-"""Export formats: FEC (article A47 A-1 of the LPF) and the guide's CSV.
+"""Export formats: FEC (article A47 A-1 of the LPF) and the CSV that accounting software imports
+(DESIGN §7.1), plus MEG's own FEC self-check.
 
-Writers take rows from one query (see ``exports.LINE_COLUMNS``) and write bytes as they go, so
-that a million lines never sit in memory. One encoding per file (UTF-8), one separator, no
-third-party columns on lines that are not third-party lines.
+Writers take rows from one query (``exports.ExportLine``) and write bytes as they go, so that a
+million lines never sit in memory. Every text field is cleaned (no control character, tab or
+line break; trimmed) and never empty where A47 A-1 requires a value; auxiliary accounts appear
+only on third-party lines, number and label together.
 """
 
 import csv
+import datetime
 import io
+import unicodedata
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
+
+from .drafts import clean_text, is_third_party
 
 FEC_COLUMNS = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum",
                "CompteLib", "CompAuxNum", "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib",
                "Debit", "Credit", "EcritureLet", "DateLet", "ValidDate", "Montantdevise",
                "Idevise"]
-CSV_COLUMNS = ["Date", "Pièce", "Libellé", "Compte comptable", "Débit", "Crédit"]
-THIRD_PARTY_PREFIXES = ("40", "41")  # suppliers and customers: the only auxiliary accounts
+FEC_REQUIRED = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum",
+                "CompteLib", "PieceRef", "PieceDate", "EcritureLib", "ValidDate"]
+CSV_COLUMNS = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "PieceRef",
+               "PieceDate", "CompteNum", "CompteLib", "CompAuxNum", "CompAuxLib", "EcritureLib",
+               "Debit", "Credit", "EcheanceDate", "Analytique"]
+CSV_ENCODINGS = ("utf-8-sig", "iso-8859-15")
+FORMULA_STARTS = ("=", "+", "-", "@")
+FIELD_MAX = 200
 
 
 def fec_amount(value):
     return f"{value:.2f}".replace(".", ",")
 
 
-def _clean(text):
-    """No tab or line break inside a field: they would shift the FEC's columns."""
-    return " ".join(str(text).split())
+def _text(value, *fallbacks):
+    return clean_text(value, FIELD_MAX, *fallbacks)
+
+
+def entry_number(row):
+    return f"{row.journal_code}-{row.fiscal_year}-{row.number:06d}"
+
+
+def line_fields(row):
+    """The cleaned values of one export row, by FEC column name (ValidDate aside)."""
+    number = entry_number(row)
+    aux_account = _text(row.aux_account) if is_third_party(row.account) else ""
+    return {
+        "JournalCode": row.journal_code,
+        "JournalLib": _text(row.journal_label, row.journal_code),
+        "EcritureNum": number,
+        "EcritureDate": row.date,
+        "CompteNum": row.account,
+        "CompteLib": _text(row.account_label, row.account),
+        "CompAuxNum": aux_account,
+        "CompAuxLib": _text(row.aux_label, aux_account) if aux_account else "",
+        "PieceRef": _text(row.piece_ref, number),
+        "PieceDate": row.piece_date or row.date,
+        "EcritureLib": _text(row.label, row.entry_label, row.piece_ref, number),
+        "Debit": row.debit,
+        "Credit": row.credit,
+    }
 
 
 def fec_line(row, valid_date):
-    (journal_code, journal_label, fiscal_year, number, day, piece_ref, account, account_label,
-     aux_account, aux_label, label, debit, credit, *_rest) = row
-    third_party = aux_account and account.startswith(THIRD_PARTY_PREFIXES)
-    date = day.strftime("%Y%m%d")
+    fields = line_fields(row)
     return "\t".join([
-        journal_code, _clean(journal_label), f"{journal_code}-{fiscal_year}-{number:06d}", date,
-        account, _clean(account_label), aux_account if third_party else "",
-        _clean(aux_label) if third_party else "", _clean(piece_ref), date, _clean(label),
-        fec_amount(debit), fec_amount(credit), "", "", valid_date, "", ""]) + "\r\n"
+        fields["JournalCode"], fields["JournalLib"], fields["EcritureNum"],
+        row.date.strftime("%Y%m%d"), fields["CompteNum"], fields["CompteLib"],
+        fields["CompAuxNum"], fields["CompAuxLib"], fields["PieceRef"],
+        fields["PieceDate"].strftime("%Y%m%d"), fields["EcritureLib"], fec_amount(row.debit),
+        fec_amount(row.credit), "", "", valid_date, "", ""]) + "\r\n"
 
 
-def write_fec(rows, stream, *, valid_date):
+def write_fec(rows, stream, *, valid_date, **_options):
     """``valid_date``: the day the entries become final in MEG (the export), YYYYMMDD."""
     stream.write(("\t".join(FEC_COLUMNS) + "\r\n").encode())
     for row in rows:
@@ -45,18 +83,135 @@ def write_fec(rows, stream, *, valid_date):
         yield row
 
 
-def write_csv(rows, stream, **_options):
-    """The preview's columns, French style: ``;`` separated, comma decimals, dd/mm/yyyy."""
+def csv_cell(value):
+    """No line break inside a field; a cell that a spreadsheet would run as a formula is
+    neutralised with a leading apostrophe (CSV injection)."""
+    text = _text(value) if isinstance(value, str) else value
+    if isinstance(text, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def encode_for(encoding):
+    """Text → bytes in ``encoding``; characters it lacks are transliterated (é stays é in
+    ISO-8859-15, œ too; “ ” become ", ≠ becomes ?)."""
+    if encoding == "utf-8-sig":
+        return lambda text: text.encode("utf-8")
+
+    def encode(text):
+        try:
+            return text.encode(encoding)
+        except UnicodeEncodeError:
+            folded = "".join(char if _encodable(char, encoding) else _fold(char)
+                             for char in text)
+            return folded.encode(encoding, errors="replace")
+
+    return encode
+
+
+def _encodable(char, encoding):
+    try:
+        char.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-",
+                        "…": "...", "\u00a0": " ", "\u202f": " "})
+
+
+def _fold(char):
+    char = char.translate(QUOTES)
+    return unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?"
+
+
+def write_csv(rows, stream, *, encoding="utf-8-sig", **_options):
+    """One line per entry line, the columns accounting software imports (DESIGN §7.1)."""
+    encode = encode_for(encoding)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    if encoding == "utf-8-sig":
+        stream.write("\ufeff".encode())
     writer.writerow(CSV_COLUMNS)
-    stream.write(buffer.getvalue().encode())
+    stream.write(encode(buffer.getvalue()))
     for row in rows:
-        (_code, _jl, _fy, _number, day, piece_ref, account, _al, aux_account, _aux_label,
-         label, debit, credit, *_rest) = row
+        fields = line_fields(row)
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([day.strftime("%d/%m/%Y"), piece_ref, label, aux_account or account,
-                         fec_amount(debit) if debit else "", fec_amount(credit) if credit else ""])
-        stream.write(buffer.getvalue().encode())
+        writer.writerow([csv_cell(fields[name]) for name in CSV_COLUMNS[:3]] + [
+            row.date.strftime("%d/%m/%Y"), csv_cell(fields["PieceRef"]),
+            fields["PieceDate"].strftime("%d/%m/%Y"),
+            *(csv_cell(fields[name]) for name in CSV_COLUMNS[6:11]),
+            fec_amount(row.debit), fec_amount(row.credit), "", ""])
+        stream.write(encode(buffer.getvalue()))
         yield row
+
+
+class FecInvalid(Exception):
+    """MEG's FEC self-check failed: ``line`` (1 = header) and the reason, in French."""
+
+    def __init__(self, line, reason):
+        self.line, self.reason = line, reason
+        super().__init__(_("FEC refusé par l'autocontrôle de MEG, ligne %(line)d : %(reason)s")
+                         % {"line": line, "reason": reason})
+
+
+def _amount(text):
+    try:
+        return Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        return None
+
+
+def fec_check(lines, *, period=None):
+    """Check a FEC file (an iterable of its raw byte lines) as an administration would: one
+    encoding (UTF-8), the 18 columns in order, mandatory fields, amounts, each entry and the
+    whole file balanced, dates inside ``period`` (start, end) when given."""
+    totals, entry_totals = [Decimal(0), Decimal(0)], defaultdict(lambda: [Decimal(0),
+                                                                         Decimal(0)])
+    count = 0
+    for index, raw in enumerate(lines, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FecInvalid(index, _("octets qui ne sont pas de l'UTF-8.")) from None
+        if not text.endswith("\r\n"):
+            raise FecInvalid(index, _("ligne sans fin de ligne CRLF."))
+        fields = text[:-2].split("\t")
+        if len(fields) != len(FEC_COLUMNS):
+            raise FecInvalid(index, _("%(n)d champs au lieu de 18.") % {"n": len(fields)})
+        if index == 1:
+            if fields != FEC_COLUMNS:
+                raise FecInvalid(index, _("en-tête différent de l'article A47 A-1."))
+            continue
+        row = dict(zip(FEC_COLUMNS, fields, strict=True))
+        for name in FEC_REQUIRED:
+            if not row[name].strip():
+                raise FecInvalid(index, _("%(field)s est vide.") % {"field": name})
+        if bool(row["CompAuxNum"]) != bool(row["CompAuxLib"]):
+            raise FecInvalid(index, _("CompAuxNum et CompAuxLib vont ensemble."))
+        for name in ("EcritureDate", "PieceDate", "ValidDate"):
+            try:
+                day = datetime.datetime.strptime(row[name], "%Y%m%d").date()
+            except ValueError:
+                raise FecInvalid(index, _("%(field)s n'est pas une date AAAAMMJJ.")
+                                 % {"field": name}) from None
+            if name == "EcritureDate" and period and not period[0] <= day <= period[1]:
+                raise FecInvalid(index, _("date hors de l'exercice."))
+        debit, credit = _amount(row["Debit"]), _amount(row["Credit"])
+        if debit is None or credit is None or debit < 0 or credit < 0:
+            raise FecInvalid(index, _("montant illisible."))
+        key = (row["JournalCode"], row["EcritureNum"])
+        entry_totals[key][0] += debit
+        entry_totals[key][1] += credit
+        totals[0] += debit
+        totals[1] += credit
+        count += 1
+    unbalanced = next((key for key, (d, c) in entry_totals.items() if d != c), None)
+    if unbalanced:
+        raise FecInvalid(count + 1, _("l'écriture %(n)s n'est pas équilibrée.")
+                         % {"n": unbalanced[1]})
+    if totals[0] != totals[1]:
+        raise FecInvalid(count + 1, _("le fichier n'est pas équilibré."))
+    return count

@@ -31,6 +31,19 @@ class PeriodForm(forms.Form):
 class ExportForm(PeriodForm):
     format = forms.ChoiceField(label=_("Format"), choices=ExportBatch.Format.choices,
                                initial=ExportBatch.Format.FEC, widget=forms.RadioSelect)
+    encoding = forms.ChoiceField(
+        label=_("Encodage (CSV)"), initial="utf-8-sig", required=False,
+        choices=[("utf-8-sig", _("UTF-8 avec BOM (Excel, la plupart des logiciels)")),
+                 ("iso-8859-15", _("ISO-8859-15 (anciens logiciels comptables)"))])
+    include_exported = forms.BooleanField(
+        label=_("Ré-exporter : inclure les écritures déjà exportées de la période"),
+        required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("format") == ExportBatch.Format.FEC or not data.get("encoding"):
+            data["encoding"] = "utf-8-sig"  # a FEC is UTF-8 only
+        return data
 
     def __init__(self, *args, journals, **kwargs):
         super().__init__(*args, journals=journals, **kwargs)

@@ -1,14 +1,18 @@
 """Journals, entries and their lines, the chart of accounts, and exports (DESIGN §7).
 
-Invariants: an entry balances (Σ debit = Σ credit > 0), each line has exactly one non-zero side,
-numbers are gapless per journal and fiscal year, and an exported entry never changes: it is
-chained by SHA-256 to the previous exported entry of its company.
+What holds where: each line has exactly one non-zero side and a PCG account (database
+constraints); an entry balances (Σ debit = Σ credit > 0: checked at the door by
+``drafts.draft_clean`` and again by the export's self-check); definitive numbers are gapless per
+journal and fiscal year (given at export under the sequence row's lock); a final entry never
+changes (``save()`` here, and a PostgreSQL trigger for every other write path) and is chained by
+SHA-256 to the previous one of its company.
 """
 
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -65,7 +69,8 @@ class Journal(models.Model):
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
                                 related_name="journals", verbose_name=_("entreprise"))
-    code = models.CharField(_("code"), max_length=10)
+    code = models.CharField(_("code"), max_length=8, validators=[RegexValidator(
+        r"^[A-Z0-9]{2,8}$", _("De 2 à 8 lettres majuscules ou chiffres (ex. VT)."))])
     label = models.CharField(_("libellé"), max_length=100)
     source = models.CharField(_("origine"), max_length=20, choices=Source.choices)
 
@@ -76,7 +81,10 @@ class Journal(models.Model):
         verbose_name_plural = _("journaux")
         ordering = ["company", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "code"], name="journal_code_once"),
+            models.UniqueConstraint(fields=["company", "code"], name="journal_code_once",
+                                    violation_error_message=_(
+                                        "Un autre journal de l'entreprise a déjà ce code.")),
+            models.UniqueConstraint(fields=["company", "source"], name="one_journal_per_source"),
         ]
 
     def __str__(self):
@@ -111,8 +119,14 @@ class Entry(models.Model):
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries",
                                 verbose_name=_("journal"))
     fiscal_year = models.PositiveSmallIntegerField(_("exercice"))
-    number = models.PositiveIntegerField(_("numéro"))
+    # The definitive EcritureNum, given when the entry becomes final (DESIGN §7.1): drafts
+    # have none, so that a draft may move between fiscal years and numbers never show holes.
+    number = models.PositiveIntegerField(_("numéro"), null=True, blank=True)
     date = models.DateField(_("date"), db_index=True)
+    # The document's own date when it differs from the entry's (an invoice dated in a closed
+    # fiscal year is booked on the first day of the next open one): PieceDate of the FEC.
+    piece_date = models.DateField(_("date de la pièce"), null=True, blank=True)
+    note = models.CharField(_("remarque"), max_length=300, blank=True)
     piece_ref = models.CharField(_("pièce"), max_length=60)
     label = models.CharField(_("libellé"), max_length=200)
     source_ref = models.CharField(_("référence d'origine"), max_length=100)
@@ -127,6 +141,12 @@ class Entry(models.Model):
                                                     blank=True)
     previous_hash = models.CharField(_("empreinte précédente"), max_length=64, blank=True)
     chain_hash = models.CharField(_("empreinte"), max_length=64, blank=True)
+    # The journal's code and label when the entry became final (JournalCode / JournalLib of
+    # its files): a later rename never changes what was exported, and the seal covers them.
+    journal_code = models.CharField(_("code journal à l'export"), max_length=8, blank=True)
+    journal_label = models.CharField(_("libellé journal à l'export"), max_length=100,
+                                     blank=True)
+    chain_version = models.PositiveSmallIntegerField(_("version du chaînage"), default=1)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
@@ -146,11 +166,13 @@ class Entry(models.Model):
             models.CheckConstraint(
                 condition=Q(state="draft") | (Q(export__isnull=False) & ~Q(chain_hash="")),
                 name="exported_entry_is_chained"),
+            models.CheckConstraint(condition=Q(state="draft") | Q(number__isnull=False),
+                                   name="final_entry_is_numbered"),
         ]
         indexes = [models.Index(fields=["company", "journal", "date"])]
 
     def __str__(self):
-        return f"{self.journal.code} {self.fiscal_year}-{self.number:06d} {self.label}"
+        return f"{self.reference} {self.label}"
 
     def save(self, *args, **kwargs):
         if self.pk and type(self).objects.with_scopes_disabled().filter(
@@ -164,8 +186,74 @@ class Entry(models.Model):
 
     @property
     def reference(self):
+        """EcritureNum once final; a provisional reference while a draft."""
+        if self.number is None:
+            return f"{self.journal.code}-{self.fiscal_year}-P{self.pk or 0}"
         return f"{self.journal.code}-{self.fiscal_year}-{self.number:06d}"
 
+
+
+class FiscalYear(models.Model):
+    """A company's fiscal year once someone closes it (open years are derived from the
+    company's closing date, so that changing it re-derives the open years only)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Ouvert")
+        CLOSING = "closing", _("Clôture en cours")
+        CLOSED = "closed", _("Clôturé")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="fiscal_years", verbose_name=_("entreprise"))
+    start = models.DateField(_("début"))
+    end = models.DateField(_("clôture"))
+    state = models.CharField(_("état"), max_length=10, choices=State.choices,
+                             default=State.OPEN)
+    closed_at = models.DateTimeField(_("clôturé le"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  null=True, blank=True, related_name="+",
+                                  verbose_name=_("clôturé par"))
+    fec_export = models.OneToOneField("ExportBatch", on_delete=models.PROTECT, null=True,
+                                      blank=True, related_name="closing_of",
+                                      verbose_name=_("FEC légal"))
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("exercice")
+        verbose_name_plural = _("exercices")
+        ordering = ["company", "-end"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "end"], name="fiscal_year_once"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")),
+                                   name="fiscal_year_coherent"),
+        ]
+
+    def __str__(self):
+        return f"{self.start:%d/%m/%Y} – {self.end:%d/%m/%Y} ({self.get_state_display()})"
+
+    @property
+    def is_open(self):
+        return self.state == self.State.OPEN
+
+
+class ChainSeal(models.Model):
+    """The head of a company's chain of final entries, updated in the same transaction as
+    every export: a deleted or un-finalised last entry no longer matches it (DESIGN §7.1)."""
+
+    company = models.OneToOneField("companies.Company", on_delete=models.CASCADE,
+                                   related_name="chain_seal", verbose_name=_("entreprise"))
+    last_position = models.PositiveBigIntegerField(_("dernier rang"), default=0)
+    head_hash = models.CharField(_("empreinte de tête"), max_length=64)
+    entry_count = models.PositiveIntegerField(_("écritures scellées"), default=0)
+    updated_at = models.DateTimeField(_("scellé le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sceau de la chaîne")
+        verbose_name_plural = _("sceaux des chaînes")
+
+    def __str__(self):
+        return f"{self.company_id}: {self.entry_count} → {self.head_hash[:12]}"
 
 
 class EntryLine(models.Model):
@@ -221,10 +309,19 @@ class ExportBatch(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+", verbose_name=_("exporté par"))
     created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    class Kind(models.TextChoices):
+        IMPORT = "import", _("Export pour import")
+        CLOSING = "closing", _("FEC légal de l'exercice (clôture)")
+
     format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    kind = models.CharField(_("nature"), max_length=10, choices=Kind.choices,
+                            default=Kind.IMPORT)
     journal_codes = models.JSONField(_("journaux"), default=list)
     date_from = models.DateField(_("du"))
     date_to = models.DateField(_("au"))
+    include_exported = models.BooleanField(_("ré-export (écritures déjà exportées incluses)"),
+                                           default=False)
+    encoding = models.CharField(_("encodage"), max_length=20, default="utf-8-sig")
     status = models.CharField(_("état"), max_length=10, choices=Status.choices,
                               default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
@@ -270,7 +367,8 @@ class InboxEvent(models.Model):
     event_type = models.CharField(_("type"), max_length=60)
     source_ref = models.CharField(_("document"), max_length=100, blank=True)
     source_version = models.PositiveIntegerField(_("version"), null=True, blank=True)
-    payload = models.JSONField(_("contenu"))
+    payload = models.JSONField(_("contenu"))  # as the partner sent it
+    draft = models.JSONField(_("écriture proposée"), null=True, blank=True)  # as accepted
     status = models.CharField(_("état"), max_length=10, choices=Status.choices,
                               default=Status.RECEIVED, db_index=True)
     reason = models.CharField(_("raison"), max_length=300, blank=True)

@@ -27,6 +27,12 @@ def preview_lines(*, company, journal_codes=None, date_from=None, date_to=None):
     return lines
 
 
+def entries_carried_over(*, company):
+    """Entries whose document is dated in a closed fiscal year, booked in the next one."""
+    return (Entry.objects.filter(company=company, piece_date__isnull=False)
+            .select_related("journal").order_by("-date", "-id"))
+
+
 def exports_of(*, company):
     return ExportBatch.objects.filter(company=company).select_related("created_by")
 

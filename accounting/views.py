@@ -1,10 +1,13 @@
 """*Export des écritures comptables*: journals, preview, exports and their files."""
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -15,7 +18,13 @@ from meg.views import CompanyMixin, FirmMixin, add_service_errors
 from . import selectors
 from .forms import ExportForm, PeriodForm
 from .models import ExportBatch
-from .services.exports import export_progress, export_request
+from .services.exports import (
+    ExportFileAltered,
+    export_file_open,
+    export_progress,
+    export_request,
+)
+from .services.fiscal_years import AlreadyClosed, fiscal_year_close, fiscal_years_list
 
 MODULE = "export-ecritures"
 
@@ -52,6 +61,8 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
             page=Paginator(lines, 50).get_page(self.request.GET.get("page")),
             exports=exports,
             events=selectors.partner_events_needing_attention(company=self.company)[:20],
+            fiscal_years=fiscal_years_list(self.company),
+            carried_over=selectors.entries_carried_over(company=self.company)[:50],
             **kwargs)
 
     def post(self, request, company_id):
@@ -64,7 +75,9 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
                                        format=form.cleaned_data["format"],
                                        journal_codes=form.cleaned_data["journals"],
                                        date_from=form.cleaned_data["date_from"],
-                                       date_to=form.cleaned_data["date_to"])
+                                       date_to=form.cleaned_data["date_to"],
+                                       include_exported=form.cleaned_data["include_exported"],
+                                       encoding=form.cleaned_data["encoding"])
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -72,6 +85,34 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
                                             "instant."))
                 return redirect(f"{request.path}?export={batch.pk}#exports")
         return self.render_to_response(self.get_context_data(export_form=form), status=400)
+
+
+class FiscalYearCloseView(ExportSpaceMixin, View):
+    """« Clôturer l'exercice »: firm users who manage the company, after an explicit
+    confirmation (the year's entries become final and nothing enters it afterwards)."""
+
+    def post(self, request, company_id, end):
+        if not self.can_manage:
+            raise PermissionDenied
+        try:
+            day = datetime.date.fromisoformat(end)
+        except ValueError:
+            raise Http404 from None
+        if request.POST.get("confirm") != "1":
+            messages.error(request, _("Cochez la case de confirmation pour clôturer "
+                                      "l'exercice."))
+        else:
+            try:
+                year = fiscal_year_close(company=self.company, end=day, actor=request.user)
+            except (ValidationError, AlreadyClosed) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+            else:
+                messages.success(request, _(
+                    "Clôture de l'exercice demandée : son FEC légal sera prêt dans un instant "
+                    "et plus aucune écriture n'y entrera."))
+                return redirect(f"{reverse('accounting:export_space', args=[company_id])}"
+                                f"?export={year.fec_export_id}#exports")
+        return redirect(f"{reverse('accounting:export_space', args=[company_id])}#exercices")
 
 
 class ExportStatusView(ExportSpaceMixin, TemplateView):
@@ -91,9 +132,13 @@ class ExportFileView(ExportSpaceMixin, View):
         batch = get_object_or_404(ExportBatch, company=self.company, pk=export_id,
                                   status=ExportBatch.Status.DONE)
         content_type = ("text/plain; charset=utf-8" if batch.format == ExportBatch.Format.FEC
-                        else "text/csv; charset=utf-8")
-        return FileResponse(batch.file.open("rb"), as_attachment=True,
-                            filename=batch.file_name, content_type=content_type)
+                        else f"text/csv; charset={batch.encoding.removesuffix('-sig')}")
+        try:
+            handle = export_file_open(batch)
+        except ExportFileAltered as error:
+            return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+        return FileResponse(handle, as_attachment=True, filename=batch.file_name,
+                            content_type=content_type)
 
 
 class PartnerEventsView(FirmMixin, TemplateView):

@@ -3,7 +3,7 @@
 DESIGN §10: export of 1,000,000 entry lines — ≤ 2 × the time of PostgreSQL ``COPY … TO STDOUT``
 of the same rows; peak RSS < 150 MB (streamed).
 
-The lines (one company, journal VTPG, one fiscal year; entries of 3 balanced lines 411 / 706 /
+The lines (one company, journal VT, one fiscal year; entries of 3 balanced lines 411 / 706 /
 4457, a few of 2) are generated inside PostgreSQL (``INSERT … SELECT generate_series``), with
 every constraint of the models checked. Then three measurements, each in a fresh subprocess
 (``python -m benchmarks.fec MODE``) reporting its wall time and its peak RSS (``VmHWM``, see
@@ -73,7 +73,7 @@ def build(lines):
                                    last_name="FEC")
         company = Company.objects.create(firm=firm, name="Entreprise FEC",
                                           siret=siret_for(7, 0), state=Company.State.ACTIVATED)
-        journal = Journal.objects.create(firm=firm, company=company, code="VTPG",
+        journal = Journal.objects.create(firm=firm, company=company, code="VT",
                                          label="Ventes ProGBat", source=Journal.Source.PROGBAT)
         JournalSequence.objects.create(journal=journal, fiscal_year=FISCAL_YEAR,
                                        last_number=entries)
@@ -176,7 +176,7 @@ def export_query(data):
     from companies.models import Company
 
     company = Company.objects.get(pk=data["company"])
-    entries = exportable_entries(company=company, journal_codes=["VTPG"],
+    entries = exportable_entries(company=company, journal_codes=["VT"],
                                  date_from=datetime.date.fromisoformat(data["date_from"]),
                                  date_to=datetime.date.fromisoformat(data["date_to"]))
     return (EntryLine.objects.filter(entry__in=entries)
@@ -256,7 +256,7 @@ def child_export(data, _output):
         batch = ExportBatch.objects.create(
             firm_id=Company.objects.get(pk=data["company"]).firm_id,
             company_id=data["company"], created_by_id=data["user"],
-            format=ExportBatch.Format.FEC, journal_codes=["VTPG"],
+            format=ExportBatch.Format.FEC, journal_codes=["VT"],
             date_from=datetime.date.fromisoformat(data["date_from"]),
             date_to=datetime.date.fromisoformat(data["date_to"]))
     bulk_update = Stopwatch(QuerySet.bulk_update)
@@ -365,7 +365,7 @@ def yes_no(met):
 
 def run(*, quick=False, verbose=False):
     lines = QUICK_LINES if quick else LINES
-    print(f"\n== fec — export of {lines:,} entry lines (one company, journal VTPG, one fiscal "
+    print(f"\n== fec — export of {lines:,} entry lines (one company, journal VT, one fiscal "
           f"year) vs PostgreSQL COPY of the same rows; each measure in a fresh subprocess")
     print("load average before: {:.2f} {:.2f} {:.2f} (the figures below are only as good as "
           "the machine is quiet: see 'other processes')".format(*os.getloadavg()))

@@ -437,7 +437,7 @@ def check_journal(tenant, sent):
     with connection.cursor() as cursor:
         cursor.execute("SELECT e.source_ref, e.number FROM accounting_entry e "
                        "JOIN accounting_journal j ON j.id = e.journal_id "
-                       "WHERE j.company_id = %s AND j.code = 'VTPG'", [tenant.company.pk])
+                       "WHERE j.company_id = %s AND j.source = 'progbat'", [tenant.company.pk])
         rows = cursor.fetchall()
         cursor.execute("SELECT count(*) FROM accounting_entryline l "
                        "JOIN accounting_entry e ON e.id = l.entry_id "

@@ -11,6 +11,13 @@ company = "companies/<int:company_id>/"
 urlpatterns = [
     *router.urls,
     path(f"{company}journals/", accounting_api.JournalListView.as_view(), name="journals"),
+    path(f"{company}journals/<int:journal_id>/", accounting_api.JournalDetailView.as_view(),
+         name="journal"),
+    path(f"{company}fiscal-years/", accounting_api.FiscalYearListView.as_view(),
+         name="fiscal-years"),
+    path(f"{company}fiscal-years/<str:end>/close", accounting_api.FiscalYearCloseView.as_view(),
+         name="fiscal-year-close"),
+    path(f"{company}fiscal-years/<str:end>/close/", accounting_api.FiscalYearCloseView.as_view()),
     path(f"{company}entries/", accounting_api.EntryListView.as_view(), name="entries"),
     path(f"{company}exports/", accounting_api.ExportListView.as_view(), name="exports"),
     path(f"{company}exports/<int:export_id>/", accounting_api.ExportDetailView.as_view(),

@@ -1,7 +1,6 @@
 """The Achats module in the company space: invoices, règlements and "Payer". Payment
 providers bring their own pages (options, connection), linked from here through the protocol."""
 
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError

@@ -36,7 +36,7 @@ def foreign_objects(other_company):
     ModuleActivation.objects.create(firm=other_company.firm, company=other_company,
                                     module_id=1, enabled=True)
     export = ExportBatch.objects.create(
-        firm=other_company.firm, company=other_company, format="fec", journal_codes=["VTPG"],
+        firm=other_company.firm, company=other_company, format="fec", journal_codes=["VT"],
         created_by=FirmMembership.objects.filter(firm=other_company.firm).first().user,
         date_from="2026-01-01", date_to="2026-12-31", status="done")
     invoice = SupplierInvoice.objects.create(
@@ -46,6 +46,7 @@ def foreign_objects(other_company):
     return {
         "invoice_id": invoice.pk,
         "export_id": export.pk,
+        "end": "2026-12-31",
         "company_id": other_company.pk,
         "user_id": CompanyMembership.objects.get(company=other_company).user_id,
         "membership_id": FirmMembership.objects.filter(firm=other_company.firm).first().pk,

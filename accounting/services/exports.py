@@ -1,19 +1,24 @@
-"""Exporting entries (FEC, CSV): the file, the lock of the entries, the chain, the outbox.
+"""Exporting entries (FEC, CSV): the file, the lock of the entries, the chain.
 
 ``export_request`` records what the accountant asked for and queues ``export_run``, which in
 one transaction streams the file, marks the entries exported (immutable) and chained, and
-writes one outbox message per invoice to lock it at ProGBat.
+announces them (``hooks.entries_exported``) so that their sources can act — ProGBat locks the
+invoices.
 """
 
 import datetime
 import hashlib
 import logging
 import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -21,47 +26,96 @@ from django_scopes import scopes_disabled
 from audit.services import audit_record
 from companies.models import Company
 from meg.queue import enqueue_on_commit
-from partners.common.models import OutboxMessage
-from partners.common.outbox import outbox_enqueue
 
-from ..chain import GENESIS, canonical, chain_hash
-from ..formats import write_csv, write_fec
-from ..models import Entry, EntryLine, ExportBatch, Journal
+from ..chain import CHAIN_VERSION, GENESIS, canonical, chain_hash, seal_update
+from ..formats import CSV_ENCODINGS, FecInvalid, fec_check, write_csv, write_fec
+from ..hooks import ExportedEntry, entries_exported
+from ..models import Entry, EntryLine, ExportBatch, Journal, JournalSequence
+from .fiscal_years import fiscal_year_closed, fiscal_year_closing_failed, fiscal_year_of
 
 logger = logging.getLogger(__name__)
 LINE_COLUMNS = ("entry__journal__code", "entry__journal__label", "entry__fiscal_year",
                 "entry__number", "entry__date", "entry__piece_ref", "account", "account_label",
-                "aux_account", "aux_label", "label", "debit", "credit", "entry__label")
+                "aux_account", "aux_label", "label", "debit", "credit", "entry__label",
+                "entry__state", "entry__piece_date")
+ENTRY_ORDER = ("journal__code", "fiscal_year", "number")
+
+
+class ExportLine(NamedTuple):
+    """One row of an export: an entry line with what it needs of its entry and journal."""
+
+    journal_code: str
+    journal_label: str
+    fiscal_year: int
+    number: int
+    date: datetime.date
+    piece_ref: str
+    account: str
+    account_label: str
+    aux_account: str
+    aux_label: str
+    label: str
+    debit: Decimal
+    credit: Decimal
+    entry_label: str
+    state: str
+    piece_date: datetime.date | None
+
+    @property
+    def entry_key(self):
+        return (self.journal_code, self.fiscal_year, self.number)
+
 WRITERS = {ExportBatch.Format.FEC: write_fec, ExportBatch.Format.CSV: write_csv}
 PROGRESS_EVERY = 5000
 UPDATE_CHUNK = 2000
 
 
-def exportable_entries(*, company, journal_codes, date_from, date_to):
-    return Entry.objects.filter(company=company, journal__code__in=journal_codes,
-                                date__gte=date_from, date__lte=date_to,
-                                state=Entry.State.DRAFT)
+def exportable_entries(*, company, journal_codes, date_from, date_to, include_exported=False):
+    """The entries of a period: the drafts, and the final ones too for a re-export."""
+    entries = Entry.objects.filter(company=company, journal__code__in=journal_codes,
+                                   date__gte=date_from, date__lte=date_to)
+    return entries if include_exported else entries.filter(state=Entry.State.DRAFT)
+
+
+def batch_entries(batch):
+    if batch.kind == ExportBatch.Kind.CLOSING:  # every journal of the year, whatever its code
+        return Entry.objects.filter(company_id=batch.company_id, date__gte=batch.date_from,
+                                    date__lte=batch.date_to)
+    return exportable_entries(company=batch.company, journal_codes=batch.journal_codes,
+                              date_from=batch.date_from, date_to=batch.date_to,
+                              include_exported=batch.include_exported)
 
 
 @transaction.atomic
-def export_request(*, company, actor, format, journal_codes, date_from, date_to):
+def export_request(*, company, actor, format, journal_codes, date_from, date_to,
+                   include_exported=False, encoding="utf-8-sig"):
+    """An import export (not the legal FEC): never across a closing date; may be made again
+    for the same period with ``include_exported``."""
     if format not in WRITERS:
         raise ValidationError({"format": _("Format inconnu.")})
+    if encoding not in CSV_ENCODINGS or (format == ExportBatch.Format.FEC
+                                         and encoding != "utf-8-sig"):
+        raise ValidationError({"encoding": _("Encodage proposé : UTF-8 (FEC et CSV) ou "
+                                             "ISO-8859-15 (CSV).")})
     if date_from > date_to:
         raise ValidationError({"date_to": _("La fin de la période doit suivre son début.")})
+    period_within_one_fiscal_year(company, date_from, date_to)
     known = set(Journal.objects.filter(company=company).values_list("code", flat=True))
     journal_codes = sorted(set(journal_codes))
     if not journal_codes or not set(journal_codes) <= known:
         raise ValidationError({"journals": _("Choisissez un ou plusieurs journaux de "
                                              "l'entreprise.")})
     if not exportable_entries(company=company, journal_codes=journal_codes,
-                              date_from=date_from, date_to=date_to).exists():
+                              date_from=date_from, date_to=date_to,
+                              include_exported=include_exported).exists():
         raise ValidationError(_("Aucune écriture à exporter sur cette période : toutes sont "
-                                "déjà exportées, ou il n'y en a pas."))
+                                "déjà exportées (cochez « ré-exporter » pour les inclure), ou "
+                                "il n'y en a pas."))
     batch = ExportBatch.objects.create(firm_id=company.firm_id, company=company,
                                        created_by=actor, format=format,
                                        journal_codes=journal_codes, date_from=date_from,
-                                       date_to=date_to)
+                                       date_to=date_to, include_exported=include_exported,
+                                       encoding=encoding)
     audit_record(firm=company.firm, company=company, actor=actor, action="export.requested",
                  summary=_("Export %(format)s des journaux %(journals)s du %(start)s au %(end)s")
                  % {"format": batch.get_format_display(), "journals": ", ".join(journal_codes),
@@ -70,6 +124,32 @@ def export_request(*, company, actor, format, journal_codes, date_from, date_to)
 
     enqueue_on_commit(export_run, batch.pk)
     return batch
+
+
+class ExportFileAltered(Exception):
+    """The stored file's bytes no longer match the SHA-256 recorded when it was made."""
+
+
+def export_file_altered(batch):
+    """True when the stored file is missing or its bytes no longer match its SHA-256."""
+    digest = hashlib.sha256()
+    try:
+        with batch.file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except (FileNotFoundError, ValueError):
+        return True
+    return digest.hexdigest() != batch.sha256
+
+
+def export_file_open(batch):
+    """The file of a finished export, only if it is still the one that was made."""
+    if export_file_altered(batch):
+        raise ExportFileAltered(_(
+            "Le fichier %(name)s a été modifié ou supprimé depuis sa création (son empreinte "
+            "SHA-256 ne correspond plus) : il n'est plus servi. Signalez-le à l'administrateur "
+            "de MEG.") % {"name": batch.file_name})
+    return batch.file.open("rb")
 
 
 def exports_left_pending(older_than_seconds=60):
@@ -91,10 +171,27 @@ def export_progress(batch):
 
 
 def file_name(batch, company):
-    if batch.format == ExportBatch.Format.FEC:
-        closing = company.fiscal_year_end_for(batch.date_to)
-        return f"{company.siren}FEC{closing:%Y%m%d}.txt"
-    return f"{company.siren}_ecritures_{batch.date_from:%Y%m%d}_{batch.date_to:%Y%m%d}.csv"
+    """The legal FEC of a closed year is ``<SIREN>FEC<clôture>.txt``; an import export is
+    ``<SIREN>_<JOURNAUX>_<du>-<au>.<ext>``, never named like the legal FEC."""
+    if batch.kind == ExportBatch.Kind.CLOSING:
+        return f"{company.siren}FEC{batch.date_to:%Y%m%d}.txt"
+    extension = "txt" if batch.format == ExportBatch.Format.FEC else "csv"
+    journals = "-".join(batch.journal_codes)
+    return f"{company.siren}_{journals}_{batch.date_from:%Y%m%d}-{batch.date_to:%Y%m%d}.{extension}"
+
+
+def period_within_one_fiscal_year(company, date_from, date_to):
+    """Refuse a period across a closing date, naming the two periods to use instead."""
+    period = fiscal_year_of(company, date_from)
+    end = period.end
+    if date_to > end:
+        raise ValidationError({"date_to": _(
+            "La période traverse la clôture de l'exercice du %(end)s : exportez du %(a)s au "
+            "%(end)s, puis du %(b)s au %(to)s.") % {
+            "end": end.strftime("%d/%m/%Y"), "a": date_from.strftime("%d/%m/%Y"),
+            "b": (end + datetime.timedelta(days=1)).strftime("%d/%m/%Y"),
+            "to": date_to.strftime("%d/%m/%Y")}})
+    return period
 
 
 def export_run(batch_id):
@@ -110,63 +207,48 @@ def export_run(batch_id):
             return _export(batch_id)
         except Exception as error:
             logger.exception("export %s failed", batch_id)
-            ExportBatch.objects.filter(pk=batch_id).update(
-                status=ExportBatch.Status.FAILED, error=f"{type(error).__name__}: {error}"[:300])
+            reason = str(error) if isinstance(error, FecInvalid) else (
+                f"{type(error).__name__}: {error}")
+            with transaction.atomic():
+                ExportBatch.objects.filter(pk=batch_id).update(
+                    status=ExportBatch.Status.FAILED, error=reason[:300])
+                fiscal_year_closing_failed(batch)
+            if isinstance(error, FecInvalid):
+                return ExportBatch.objects.get(pk=batch_id)  # said on the export, not retried
             raise
+
+
+@dataclass
+class _Written:
+    """What writing the file found out: its hash, its size and each entry's chain link."""
+
+    sha256: str = ""
+    line_count: int = 0
+    entry_count: int = 0
+    debit_total: Decimal = Decimal("0.00")
+    chained: list = field(default_factory=list)  # (previous, hash, journal code, label) per entry
 
 
 @transaction.atomic
 def _export(batch_id):
     batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
     company = Company.objects.select_for_update().get(pk=batch.company_id)  # one chain writer
-    entries = exportable_entries(company=company, journal_codes=batch.journal_codes,
-                                 date_from=batch.date_from, date_to=batch.date_to)
-    order = ("journal__code", "fiscal_year", "number")
-    entry_rows = list(entries.select_for_update(of=("self",)).order_by(*order)
-                      .values_list("pk", "source_ref", "journal__source"))
-    total_lines = EntryLine.objects.filter(entry__in=entries).count()
-    last = (Entry.objects.filter(company=company, state=Entry.State.EXPORTED)
-            .order_by("-chain_position").values_list("chain_position", "chain_hash").first())
-    position, previous = last if last else (0, GENESIS)
+    entries = batch_entries(batch)
+    drafts = entries.filter(state=Entry.State.DRAFT)
+    exported = [ExportedEntry(*row) for row in
+                drafts.select_for_update(of=("self",)).order_by(*ENTRY_ORDER)
+                .values_list("pk", "journal__source", "source_ref")]
+    entries_number(drafts)
     now = timezone.now()
-    valid_date = timezone.localdate(now).strftime("%Y%m%d")
-    rows = (EntryLine.objects.filter(entry__in=entries)
-            .order_by(*(f"entry__{field}" for field in order), "position")
-            .values_list(*LINE_COLUMNS).iterator(chunk_size=PROGRESS_EVERY))
-    digest = hashlib.sha256()
-    chained = []  # (previous_hash, hash, position) per entry, in entry_rows order
-    with tempfile.TemporaryFile() as raw:
-        stream = _HashingStream(raw, digest)
-        current, current_lines, count = None, [], 0
-        debit_total = 0
-        for row in WRITERS[batch.format](rows, stream, valid_date=valid_date):
-            key = row[:4]
-            if key != current and current is not None:
-                previous = _chain(company, current, current_lines, previous, chained)
-                current_lines = []
-            current = key
-            current_lines.append(row)
-            debit_total += row[11]
-            count += 1
-            if count % PROGRESS_EVERY == 0:
-                cache.set(progress_key(batch.pk), min(99, count * 100 // max(total_lines, 1)),
-                          timeout=3600)
-        if current is not None:
-            _chain(company, current, current_lines, previous, chained)
-        raw.seek(0)
-        batch.file_name = file_name(batch, company)
-        batch.file.save(batch.file_name, File(raw), save=False)
-    _mark_exported(batch, now, position, entry_rows, chained)
-    locks = [OutboxMessage(firm_id=company.firm_id, company=company, partner="progbat",
-                           action="progbat.lock_invoice", actor_id=batch.created_by_id,
-                           payload={"invoice_id": ref, "export_id": str(batch.pk)},
-                           idempotency_key=f"progbat-lock:{ref}:{batch.pk}")
-             for _pk, ref, source in entry_rows if source == Journal.Source.PROGBAT]
-    OutboxMessage.objects.bulk_create(locks, batch_size=UPDATE_CHUNK)
-    outbox_enqueue(locks)
-    batch.sha256 = digest.hexdigest()
-    batch.entry_count, batch.line_count = len(entry_rows), count
-    batch.total_debit = debit_total
+    position, previous = _chain_head(company)
+    written = _write_file(batch, company, entries, previous,
+                          valid_date=timezone.localdate(now))
+    _mark_exported(batch, now, position, exported, written.chained)
+    entries_exported(batch, exported)
+    if batch.kind == ExportBatch.Kind.CLOSING:
+        fiscal_year_closed(batch)
+    batch.sha256, batch.line_count = written.sha256, written.line_count
+    batch.entry_count, batch.total_debit = written.entry_count, written.debit_total
     batch.status, batch.progress, batch.finished_at = ExportBatch.Status.DONE, 100, timezone.now()
     batch.save()
     audit_record(firm=company.firm, company=company, actor=batch.created_by,
@@ -176,30 +258,108 @@ def _export(batch_id):
     return batch
 
 
-def _mark_exported(batch, now, position, entry_rows, chained):
+def entries_number(entries):
+    """Give the entries their definitive numbers: per journal and fiscal year, following the
+    last number given, in date order, without gaps (the sequence rows stay locked until the
+    caller's transaction commits, so two exports never hand out the same number)."""
+    groups = (entries.filter(number__isnull=True).values_list("journal_id", "fiscal_year")
+              .order_by("journal_id", "fiscal_year").annotate(count=Count("id")))
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    for journal_id, fiscal_year, count in list(groups):
+        JournalSequence.objects.get_or_create(journal_id=journal_id, fiscal_year=fiscal_year)
+        sequence = JournalSequence.objects.select_for_update().get(journal_id=journal_id,
+                                                                    fiscal_year=fiscal_year)
+        ids_sql, ids_params = (entries.filter(journal_id=journal_id, fiscal_year=fiscal_year,
+                                              number__isnull=True)
+                               .values("id").query.sql_with_params())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET number = %s + ranked.rn FROM ("  # noqa: S608
+                f"SELECT id, row_number() OVER (ORDER BY date, piece_ref, id) AS rn "
+                f"FROM {table} WHERE id IN ({ids_sql})) AS ranked "
+                f"WHERE {table}.id = ranked.id", [sequence.last_number, *ids_params])
+        sequence.last_number += count
+        sequence.save(update_fields=["last_number"])
+
+
+def _chain_head(company):
+    """(position, hash) of the company's last chained entry, or the chain's start."""
+    last = (Entry.objects.filter(company=company, state=Entry.State.EXPORTED)
+            .order_by("-chain_position").values_list("chain_position", "chain_hash").first())
+    return last if last else (0, GENESIS)
+
+
+def _write_file(batch, company, entries, previous, *, valid_date):
+    """Stream the file into the batch while hashing it and chaining each entry."""
+    total_lines = EntryLine.objects.filter(entry__in=entries).count()
+    rows = map(ExportLine._make, EntryLine.objects.filter(entry__in=entries)
+               .order_by(*(f"entry__{name}" for name in ENTRY_ORDER), "position")
+               .values_list(*LINE_COLUMNS).iterator(chunk_size=PROGRESS_EVERY))
+    digest, written = hashlib.sha256(), _Written()
+    with tempfile.TemporaryFile() as raw:
+        current, current_lines = None, []
+        for line in WRITERS[batch.format](rows, _HashingStream(raw, digest),
+                                          valid_date=valid_date.strftime("%Y%m%d"),
+                                          encoding=batch.encoding):
+            key = line.entry_key
+            if key != current:
+                written.entry_count += 1
+                if current_lines:
+                    previous = _chain(company, current_lines, previous, written.chained)
+                current_lines = []
+            current = key
+            if line.state == Entry.State.DRAFT:  # becoming final now: chained after the last
+                current_lines.append(line)
+            written.debit_total += line.debit
+            written.line_count += 1
+            if written.line_count % PROGRESS_EVERY == 0:
+                cache.set(progress_key(batch.pk),
+                          min(99, written.line_count * 100 // max(total_lines, 1)), timeout=3600)
+        if current_lines:
+            _chain(company, current_lines, previous, written.chained)
+        raw.seek(0)
+        if batch.format == ExportBatch.Format.FEC:
+            year = fiscal_year_of(company, batch.date_from)
+            fec_check(raw, period=(year.start, year.end))
+            raw.seek(0)
+        batch.file_name = file_name(batch, company)
+        batch.file.save(batch.file_name, File(raw), save=False)
+    written.sha256 = digest.hexdigest()
+    return written
+
+
+def _mark_exported(batch, now, position, exported, chained):
     """One UPDATE per entry, sent in a pipeline (``bulk_update``'s CASE is quadratic-ish on
     tens of thousands of rows)."""
     rows = []
-    for (pk, _ref, _source), (previous_hash, hash_) in zip(entry_rows, chained, strict=True):
+    for entry, (previous_hash, hash_, journal_code, journal_label) in zip(
+            exported, chained, strict=True):
         position += 1
-        rows.append((Entry.State.EXPORTED, batch.pk, now, previous_hash, hash_, position, pk))
+        rows.append((Entry.State.EXPORTED, batch.pk, now, previous_hash, hash_, position,
+                     journal_code, journal_label, CHAIN_VERSION, entry.id))
     table = connection.ops.quote_name(Entry._meta.db_table)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), UPDATE_CHUNK):
             cursor.executemany(
                 f"UPDATE {table} SET state = %s, export_id = %s, exported_at = %s, "  # noqa: S608
-                "previous_hash = %s, chain_hash = %s, chain_position = %s WHERE id = %s",
+                "previous_hash = %s, chain_hash = %s, chain_position = %s, journal_code = %s, "
+                "journal_label = %s, chain_version = %s WHERE id = %s",
                 rows[start:start + UPDATE_CHUNK])
+    if rows:
+        seal_update(batch.company, position, rows[-1][4], len(rows))
 
 
-def _chain(company, key, lines, previous, chained):
-    journal_code, _journal_label, fiscal_year, number = key
+def _chain(company, lines, previous, chained):
     first = lines[0]
-    text = canonical(company.siren, journal_code, (fiscal_year, number, first[4], first[5],
-                                                   first[13]),
-                     [(r[6], r[7], r[8], r[9], r[10], r[11], r[12]) for r in lines])
+    text = canonical(company.siren, first.journal_code,
+                     (first.fiscal_year, first.number, first.date, first.piece_ref,
+                      first.entry_label),
+                     [(line.account, line.account_label, line.aux_account, line.aux_label,
+                       line.label, line.debit, line.credit) for line in lines],
+                     journal_label=first.journal_label, state=Entry.State.EXPORTED,
+                     piece_date=first.piece_date)
     hash_ = chain_hash(previous, text)
-    chained.append((previous, hash_))
+    chained.append((previous, hash_, first.journal_code, first.journal_label))
     return hash_
 
 

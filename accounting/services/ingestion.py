@@ -2,9 +2,8 @@
 
 A task claims a batch of received events (``SKIP LOCKED``: several workers never take the
 same), journalises them in one transaction and marks them processed. Same invoice and version
-→ one entry; a later version replaces a draft entry and keeps its number; an older version never
-regresses; an exported entry is never touched. Numbers are gapless per journal and fiscal year
-(the sequence row is locked until commit).
+→ one entry; a later version replaces a draft entry (even into another fiscal year: drafts have
+no definitive number yet); an older version never regresses; an exported entry is never touched.
 """
 
 import datetime
@@ -12,7 +11,7 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -21,20 +20,14 @@ from django_scopes import scopes_disabled
 from companies.models import Company
 
 from ..chart import resolve_labels
-from ..models import Entry, EntryLine, InboxEvent, Journal, JournalSequence
+from ..drafts import EntryDraft
+from ..models import Entry, EntryLine, InboxEvent
+from .fiscal_years import open_fiscal_year_for
+from .journals import journal_for
 
 BATCH_SIZE = 500
 MAX_ATTEMPTS = 5
 logger = logging.getLogger(__name__)
-PROGBAT_JOURNAL = ("VTPG", "Ventes ProGBat")
-
-
-def progbat_journal(company):
-    journal, _created = Journal.objects.get_or_create(
-        company=company, code=PROGBAT_JOURNAL[0],
-        defaults={"firm_id": company.firm_id, "label": PROGBAT_JOURNAL[1],
-                  "source": Journal.Source.PROGBAT})
-    return journal
 
 
 def inbox_process(*, limit=BATCH_SIZE):
@@ -104,33 +97,38 @@ def _settle(event, status, reason="", entry=None):
 
 
 def _journalise(company, events):
-    from partners.progbat.models import ProgbatLink  # the only source of inbox events so far
+    """One company's events, all of one source per journal.
 
-    link = ProgbatLink.objects.filter(company=company).first()
-    journal = progbat_journal(company)
+    The company row is held ``FOR SHARE``: workers journalising the same company do not wait
+    for each other, but a closing (which holds it ``FOR UPDATE``) finishes before any entry
+    is added, so that nothing enters a year while it closes."""
+    if connection.vendor == "postgresql":  # SQLite (embedded mode) has one writer anyway
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM companies_company WHERE id = %s FOR SHARE",
+                           [company.pk])
+    by_source = defaultdict(list)
+    for event in events:
+        by_source[event.partner].append(event)
+    for source, source_events in by_source.items():
+        _journalise_source(company, journal_for(company, source), source_events)
+
+
+def _journalise_source(company, journal, events):
+    drafts = {event.pk: EntryDraft.from_json(event.draft) for event in events}
     refs = {event.source_ref for event in events}
     entries = {entry.source_ref: entry for entry in
                Entry.objects.select_for_update().filter(journal=journal, source_ref__in=refs)}
     wanted = {}
-    for event in events:
-        for line in event.payload["data"]["invoice"]["entry"]["lines"]:
-            if line.get("account_label") or line["account"] not in wanted:
-                wanted[line["account"]] = line.get("account_label") or ""
+    for draft in drafts.values():
+        for line in draft.lines:
+            if line.account_label or line.account not in wanted:
+                wanted[line.account] = line.account_label
     labels = resolve_labels(company, wanted)
 
     new_entries, replaced = {}, {}
     for event in sorted(events, key=lambda e: (e.source_ref, e.source_version, e.pk)):
         event.attempts += 1
-        invoice = event.payload["data"]["invoice"]
-        validated_at = parse_datetime(invoice["validated_at"])
-        if link is None or not link.is_active:
-            _settle(event, InboxEvent.Status.IGNORED,
-                    _("La liaison ProGBat de l'entreprise n'est pas active."))
-            continue
-        if validated_at < link.linked_at:
-            _settle(event, InboxEvent.Status.IGNORED,
-                    _("Facture validée avant l'activation de la liaison (non rétroactif)."))
-            continue
+        draft = drafts[event.pk]
         entry = entries.get(event.source_ref)
         if entry is not None and entry.source_version >= event.source_version:
             _settle(event, InboxEvent.Status.PROCESSED,
@@ -138,32 +136,38 @@ def _journalise(company, events):
             continue
         if entry is not None and entry.is_exported:
             _settle(event, InboxEvent.Status.REJECTED,
-                    _("L'écriture de cette facture est déjà exportée : elle ne change plus."),
+                    _("L'écriture de ce document est déjà exportée : elle ne change plus."),
                     entry)
             continue
-        day = parse_date(invoice["date"])
-        fiscal_year = company.fiscal_year_end_for(day).year
-        if entry is not None and entry.fiscal_year != fiscal_year:
-            _settle(event, InboxEvent.Status.REJECTED,
-                    _("La nouvelle version change l'exercice de la facture : corrigez-la par un "
-                      "avoir dans ProGBat."), entry)
-            continue
+        piece_date = parse_date(draft.date)
+        year = open_fiscal_year_for(company, piece_date)
+        day, note = piece_date, ""
+        if piece_date not in year:  # its own year is closed: booked on the next open one
+            day = year.start
+            note = _("Pièce du %(piece)s : l'exercice %(closed)s est clôturé, écriture "
+                     "passée au %(day)s.") % {"piece": piece_date.strftime("%d/%m/%Y"),
+                                              "closed": piece_date.year,
+                                              "day": day.strftime("%d/%m/%Y")}
+        fiscal_year = year.end.year
         if entry is None:
             entry = Entry(firm_id=company.firm_id, company=company, journal=journal,
                           fiscal_year=fiscal_year, source_ref=event.source_ref)
             entries[event.source_ref] = new_entries[event.source_ref] = entry
         elif entry.pk is not None:
             replaced[event.source_ref] = entry
-        entry.date, entry.piece_ref = day, invoice["number"]
-        entry.label = invoice["entry"]["label"]
-        entry.source_version, entry.validated_at = event.source_version, validated_at
-        entry.pending_lines = _lines(invoice, labels)
+        entry.date, entry.fiscal_year = day, fiscal_year  # a draft may change fiscal year
+        entry.piece_date = piece_date if day != piece_date else None
+        entry.note = note
+        entry.piece_ref, entry.label = draft.piece_ref, draft.label
+        entry.source_version = event.source_version
+        entry.validated_at = parse_datetime(draft.validated_at)
+        entry.pending_lines = _lines(draft, labels)
         _settle(event, InboxEvent.Status.PROCESSED, entry=entry)
 
-    _number(journal, list(new_entries.values()))
     Entry.objects.bulk_create(new_entries.values())
     if replaced:
-        Entry.objects.bulk_update(replaced.values(), ["date", "piece_ref", "label",
+        Entry.objects.bulk_update(replaced.values(), ["date", "fiscal_year", "piece_date",
+                                                      "note", "piece_ref", "label",
                                                       "source_version", "validated_at",
                                                       "updated_at"])
         EntryLine.objects.filter(entry__in=list(replaced.values())).delete()
@@ -178,26 +182,9 @@ def _journalise(company, events):
             event.entry_id = event.entry.pk
 
 
-def _lines(invoice, labels):
-    label = invoice["entry"]["label"]
-    return [EntryLine(position=position, account=line["account"],
-                      account_label=labels[line["account"]],
-                      aux_account=line.get("aux_account") or "",
-                      aux_label=line.get("aux_label") or "", label=label,
-                      debit=Decimal(line["debit"]), credit=Decimal(line["credit"]))
-            for position, line in enumerate(invoice["entry"]["lines"], start=1)]
-
-
-def _number(journal, entries):
-    """Give new entries the next numbers of their journal and fiscal year, without gaps."""
-    by_year = defaultdict(list)
-    for entry in entries:
-        by_year[entry.fiscal_year].append(entry)
-    for fiscal_year, year_entries in sorted(by_year.items()):
-        JournalSequence.objects.get_or_create(journal=journal, fiscal_year=fiscal_year)
-        sequence = JournalSequence.objects.select_for_update().get(journal=journal,
-                                                                    fiscal_year=fiscal_year)
-        for entry in sorted(year_entries, key=lambda e: (e.date, e.piece_ref)):
-            sequence.last_number += 1
-            entry.number = sequence.last_number
-        sequence.save(update_fields=["last_number"])
+def _lines(draft, labels):
+    return [EntryLine(position=position, account=line.account,
+                      account_label=labels[line.account], aux_account=line.aux_account,
+                      aux_label=line.aux_label, label=draft.label,
+                      debit=Decimal(line.debit), credit=Decimal(line.credit))
+            for position, line in enumerate(draft.lines, start=1)]

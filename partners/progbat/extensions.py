@@ -2,6 +2,7 @@
 
 from django.db.models import Case, IntegerField, Value, When
 
+from accounting.hooks import on_entries_exported
 from companies.module_pages import register_module_page
 from firms.models import Partner, PartnerConvention
 from meg.extensions import (
@@ -12,7 +13,8 @@ from meg.extensions import (
     register_partner_card,
 )
 from partners.common.exceptions import PartnerUnavailable
-from partners.common.outbox import register_handler
+from partners.common.models import OutboxMessage
+from partners.common.outbox import outbox_enqueue, register_handler
 
 from .models import ProgbatLink
 from .services import (
@@ -60,6 +62,19 @@ def lock_invoice(message):
         # Retried with backoff: someone must reconnect; the message says who.
         raise PartnerUnavailable(unusable_connection_message(error)) from None
     return {"locked": True}
+
+
+@on_entries_exported
+def lock_exported_invoices(batch, entries):
+    """An exported ProGBat entry's invoice must never change again: lock it at ProGBat."""
+    locks = [OutboxMessage(firm_id=batch.firm_id, company_id=batch.company_id,
+                           partner="progbat", action="progbat.lock_invoice",
+                           actor_id=batch.created_by_id,
+                           payload={"invoice_id": entry.source_ref, "export_id": str(batch.pk)},
+                           idempotency_key=f"progbat-lock:{entry.source_ref}:{batch.pk}")
+             for entry in entries if entry.source == "progbat"]
+    OutboxMessage.objects.bulk_create(locks, batch_size=1000)
+    outbox_enqueue(locks)
 
 
 register_handler("progbat.lock_invoice", lock_invoice)

@@ -1,9 +1,11 @@
+import contextlib
 import datetime
 import json
 import uuid
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -60,3 +62,15 @@ def post_webhook(client, django_capture_on_commit_callbacks):
                                   signed_headers(body, **sign)))
 
     return post
+
+
+@contextlib.contextmanager
+def tampering():
+    """Raw SQL as someone with the database's superuser rights would run it: the triggers
+    that keep final entries immutable are bypassed (``session_replication_role``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from accounting.models import Entry, ExportBatch
-from accounting.services.ingestion import progbat_journal
+from accounting.models import Entry, ExportBatch, Journal
+from accounting.services.journals import journal_for
 from companies.services import modules_save
 from tests import factories
 from tests.accounting.conftest import invoice_event
@@ -30,7 +30,7 @@ def space(company):
 
 def test_journals_with_counts_and_totals_and_the_preview(with_invoices, accountant):
     html = unescape(client_for(accountant).get(space(with_invoices)).content.decode())
-    assert "VTPG" in html and "Ventes ProGBat" in html
+    assert "VT" in html and "Ventes ProGBat" in html
     assert "240,00 €" in html  # total debit of the two invoices
     for header in ["Date", "Pièce", "Libellé", "Compte", "Débit", "Crédit"]:
         assert "<th" in html and header in html
@@ -50,7 +50,7 @@ def test_export_then_redownload_the_same_bytes(with_invoices, accountant,
     client = client_for(accountant)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(space(with_invoices), {
-            "date_from": "2026-01-01", "date_to": "2026-12-31", "journals": ["VTPG"],
+            "date_from": "2026-01-01", "date_to": "2026-12-31", "journals": ["VT"],
             "format": "fec"})
     assert response.status_code == 302
     batch = ExportBatch.objects.get()
@@ -65,9 +65,9 @@ def test_export_then_redownload_the_same_bytes(with_invoices, accountant,
 
 def test_export_with_nothing_to_export_says_so(linked_company, accountant):
     client = client_for(accountant)
-    progbat_journal(linked_company)
+    journal_for(linked_company, Journal.Source.PROGBAT)
     response = client.post(space(linked_company), {
-        "date_from": "2026-01-01", "date_to": "2026-12-31", "journals": ["VTPG"],
+        "date_from": "2026-01-01", "date_to": "2026-12-31", "journals": ["VT"],
         "format": "csv"})
     assert response.status_code == 400
     assert "Aucune écriture à exporter" in unescape(response.content.decode())
@@ -84,7 +84,7 @@ def test_dirigeant_with_the_module_reads_but_cannot_export(with_invoices, dirige
     assert client.get(space(with_invoices)).status_code == 200
     response = client.post(space(with_invoices), {"date_from": "2026-01-01",
                                                   "date_to": "2026-12-31",
-                                                  "journals": ["VTPG"], "format": "fec"})
+                                                  "journals": ["VT"], "format": "fec"})
     assert response.status_code == 403
     assert not ExportBatch.objects.exists()
 
@@ -95,15 +95,17 @@ def test_api_journals_entries_and_exports(with_invoices, accountant,
     api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
     base = f"/api/v1/companies/{with_invoices.pk}/"
     journals = api.get(f"{base}journals/").json()
-    assert journals == [{"code": "VTPG", "label": "Ventes ProGBat", "source": "progbat",
+    journal_id = journals[0].pop("id")
+    assert journal_id == Journal.objects.get(company=with_invoices).pk
+    assert journals == [{"code": "VT", "label": "Ventes ProGBat", "source": "progbat",
                          "entry_count": 2, "draft_count": 2, "total_debit": "240.00"}]
-    entries = api.get(f"{base}entries/", {"journal": "VTPG", "date_from": "2026-07-01"}).json()
+    entries = api.get(f"{base}entries/", {"journal": "VT", "date_from": "2026-07-01"}).json()
     assert [e["piece_ref"] for e in entries["results"]] == ["FAC002"]
     assert entries["results"][0]["lines"][0]["aux_account"] == "DUPO"
     assert api.get(f"{base}entries/", {"date_from": "juin"}).status_code == 400
 
     with django_capture_on_commit_callbacks(execute=True):
-        created = api.post(f"{base}exports/", {"format": "fec", "journals": ["VTPG"],
+        created = api.post(f"{base}exports/", {"format": "fec", "journals": ["VT"],
                                                "date_from": "2026-01-01",
                                                "date_to": "2026-12-31"},
                            content_type="application/json")
@@ -122,7 +124,7 @@ def test_api_hides_other_firms_accounting(with_invoices, other_firm_user):
     base = f"/api/v1/companies/{with_invoices.pk}/"
     for path in ["journals/", "entries/", "exports/"]:
         assert api.get(base + path).status_code == 404
-    response = api.post(f"{base}exports/", {"format": "fec", "journals": ["VTPG"],
+    response = api.post(f"{base}exports/", {"format": "fec", "journals": ["VT"],
                                             "date_from": "2026-01-01",
                                             "date_to": "2026-12-31"},
                         content_type="application/json")
@@ -153,7 +155,7 @@ def test_export_requested_while_the_broker_is_down_is_kept_and_swept_later(
         patch.setattr(tasks.export_run, "apply_async", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
             response = client_for(accountant).post(space(with_invoices), {
-                "date_from": "2026-01-01", "date_to": "2026-12-31", "journals": ["VTPG"],
+                "date_from": "2026-01-01", "date_to": "2026-12-31", "journals": ["VT"],
                 "format": "fec"})
     assert response.status_code == 302  # the accountant is not shown an error page
     batch = ExportBatch.objects.get()

@@ -2,25 +2,26 @@
 
 import datetime
 import hashlib
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from accounting.formats import FEC_COLUMNS
-from accounting.models import Entry, ExportBatch
+from accounting.models import Entry, EntryLine, ExportBatch
 from accounting.services.exports import export_request
 from partners.common.models import OutboxMessage
-from tests.accounting.conftest import invoice_event
+from tests.accounting.conftest import invoice_event, tampering
 
 YEAR = (datetime.date(2026, 1, 1), datetime.date(2026, 12, 31))
 
 
 @pytest.fixture
 def export(accountant, django_capture_on_commit_callbacks):
-    def run(company, format="fec", journals=("VTPG",), period=YEAR):
+    def run(company, format="fec", journals=("VT",), period=YEAR):
         with django_capture_on_commit_callbacks(execute=True):
             batch = export_request(company=company, actor=accountant, format=format,
                                    journal_codes=list(journals), date_from=period[0],
@@ -45,7 +46,8 @@ def read(batch):
 def test_fec_of_the_guide_example(guide_invoice, export):
     batch = export(guide_invoice)
     assert batch.status == "done"
-    assert batch.file_name == f"{guide_invoice.siren}FEC20261231.txt"
+    # An import export, not the legal FEC of the year (that one comes with the closing).
+    assert batch.file_name == f"{guide_invoice.siren}_VT_20260101-20261231.txt"
     content = read(batch).decode("utf-8")
     rows = [line.split("\t") for line in content.split("\r\n") if line]
     assert rows[0] == FEC_COLUMNS
@@ -54,8 +56,8 @@ def test_fec_of_the_guide_example(guide_invoice, export):
     assert [(r["CompteNum"], r["Debit"], r["Credit"]) for r in lines] == [
         ("411000", "120,00", "0,00"), ("706000", "0,00", "100,00"), ("445720", "0,00", "20,00")]
     for line in lines:
-        assert line["JournalCode"] == "VTPG"
-        assert line["EcritureNum"] == "VTPG-2026-000001"
+        assert line["JournalCode"] == "VT"
+        assert line["EcritureNum"] == "VT-2026-000001"
         assert line["EcritureDate"] == line["PieceDate"] == "20260610"
         assert line["PieceRef"] == "FAC001" and line["EcritureLib"] == "FAC001 DUPONT"
         assert line["CompteLib"] and len(line["ValidDate"]) == 8 and line["ValidDate"].isdigit()
@@ -67,13 +69,23 @@ def test_fec_of_the_guide_example(guide_invoice, export):
     assert batch.sha256 == hashlib.sha256(read(batch)).hexdigest()
 
 
-def test_csv_of_the_guide_example_has_the_guide_columns(guide_invoice, export):
+def test_csv_of_the_guide_example_is_importable(guide_invoice, export):
     batch = export(guide_invoice, format="csv")
-    content = read(batch).decode("utf-8").split("\r\n")
-    assert content[0] == "Date;Pièce;Libellé;Compte comptable;Débit;Crédit"
-    assert content[1:4] == ["10/06/2026;FAC001;FAC001 DUPONT;DUPO;120,00;",
-                            "10/06/2026;FAC001;FAC001 DUPONT;706000;;100,00",
-                            "10/06/2026;FAC001;FAC001 DUPONT;445720;;20,00"]
+    assert batch.file_name == f"{guide_invoice.siren}_VT_20260101-20261231.csv"
+    raw = read(batch)
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel reads the accents
+    content = raw[3:].decode("utf-8").split("\r\n")
+    assert content[0] == ("JournalCode;JournalLib;EcritureNum;EcritureDate;PieceRef;PieceDate;"
+                          "CompteNum;CompteLib;CompAuxNum;CompAuxLib;EcritureLib;Debit;Credit;"
+                          "EcheanceDate;Analytique")
+    assert content[1:4] == [
+        "VT;Ventes ProGBat;VT-2026-000001;10/06/2026;FAC001;10/06/2026;411000;Clients;DUPO;"
+        "DUPONT;FAC001 DUPONT;120,00;0,00;;",
+        "VT;Ventes ProGBat;VT-2026-000001;10/06/2026;FAC001;10/06/2026;706000;"
+        "Prestations de services;;;FAC001 DUPONT;0,00;100,00;;",
+        "VT;Ventes ProGBat;VT-2026-000001;10/06/2026;FAC001;10/06/2026;445720;"
+        "Taxes sur le chiffre d’affaires collectées par l’entreprise;;;FAC001 DUPONT;0,00;"
+        "20,00;;"]
 
 
 def test_export_marks_entries_exported_and_queues_one_lock_per_invoice(guide_invoice, export,
@@ -86,12 +98,51 @@ def test_export_marks_entries_exported_and_queues_one_lock_per_invoice(guide_inv
     assert {m.payload["export_id"] for m in locks} == {str(batch.pk)}
 
 
-def test_exported_entries_refuse_changes(guide_invoice, export):
+def test_exported_entries_refuse_changes_through_the_model(guide_invoice, export):
     export(guide_invoice)
     entry = Entry.objects.get()
     entry.label = "Autre libellé"
     with pytest.raises(ValidationError):
         entry.save()
+
+
+def _sql(statement):
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+
+
+@pytest.mark.parametrize("write", [
+    lambda: Entry.objects.update(label="Autre libellé"),
+    lambda: Entry.objects.bulk_update([_relabelled(Entry.objects.get())], ["label"]),
+    lambda: Entry.objects.all().delete(),
+    lambda: EntryLine.objects.filter(account="445720").update(credit=Decimal("10.00")),
+    lambda: EntryLine.objects.filter(account="445720").delete(),
+    lambda: EntryLine.objects.create(
+        firm_id=Entry.objects.get().firm_id, entry=Entry.objects.get(), position=9,
+        account="471000", account_label="Attente", label="x", debit=Decimal("1.00")),
+    lambda: _sql("UPDATE accounting_entry SET state = 'draft'"),
+    lambda: _sql("UPDATE accounting_entryline SET debit = 1 WHERE debit > 0"),
+    lambda: _sql("DELETE FROM accounting_entryline"),
+], ids=["queryset-update", "bulk-update", "delete", "line-update", "line-delete",
+        "line-insert", "sql-back-to-draft", "sql-line-update", "sql-line-delete"])
+def test_exported_entries_refuse_changes_on_every_write_path(guide_invoice, export, write):
+    export(guide_invoice)
+    before = list(EntryLine.objects.values_list("account", "debit", "credit"))
+    with pytest.raises(IntegrityError, match="définitive"), transaction.atomic():
+        write()
+    entry = Entry.objects.get()
+    assert (entry.state, entry.label) == ("exported", "FAC001 DUPONT")
+    assert list(EntryLine.objects.values_list("account", "debit", "credit")) == before
+
+
+def _relabelled(entry):
+    entry.label = "Autre libellé"
+    return entry
+
+
+def test_draft_entries_stay_writable(guide_invoice):
+    assert Entry.objects.update(label="Corrigé") == 1
+    assert EntryLine.objects.filter(account="445720").update(label="Corrigé") == 1
 
 
 def test_nothing_left_to_export_is_explained(guide_invoice, export):
@@ -119,14 +170,14 @@ def test_verify_journals_detects_a_line_changed_in_the_database(guide_invoice, e
     call_command("verify_journals", stdout=out)
     assert "2 écriture(s) exportée(s), intactes" in out.getvalue()
 
-    with connection.cursor() as cursor:
+    with tampering() as cursor:
         cursor.execute("UPDATE accounting_entryline SET credit = 10, debit = 0 "
                        "WHERE account = '445720' AND entry_id = "
                        "(SELECT id FROM accounting_entry WHERE piece_ref = 'FAC002')")
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("verify_journals", stdout=out)
-    assert "VTPG-2026-000002" in out.getvalue()
+    assert "VT-2026-000002" in out.getvalue()
     assert "ne correspond plus à son empreinte" in out.getvalue()
 
 

@@ -29,8 +29,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from accounting.models import Entry, ExportBatch, InboxEvent, JournalSequence
-from accounting.services.ingestion import progbat_journal
+from accounting.models import ChartAccount, Entry, ExportBatch, InboxEvent
 from partners.common.models import OutboxMessage, PartnerConnection
 from partners.progbat.models import ProgbatLink
 from tests import factories
@@ -155,7 +154,7 @@ def today():
 
 def entries_of(company):
     return list(Entry.objects.filter(company=company).prefetch_related("lines")
-                .order_by("number"))
+                .order_by("date", "piece_ref", "id"))
 
 
 def deliveries(sandbox, **match):
@@ -164,10 +163,10 @@ def deliveries(sandbox, **match):
 
 
 def assert_journalised_once(company, invoice_ids):
-    """Each invoice has exactly one balanced entry; numbers run 1..N without gaps."""
+    """Each invoice has exactly one balanced draft entry (numbered only when final)."""
     entries = entries_of(company)
     assert Counter(e.source_ref for e in entries) == dict.fromkeys(invoice_ids, 1)
-    assert [e.number for e in entries] == list(range(1, len(invoice_ids) + 1))
+    assert {e.number for e in entries} == {None}
     for entry in entries:
         lines = list(entry.lines.all())
         assert sum(line.debit for line in lines) == sum(line.credit for line in lines) > 0
@@ -192,8 +191,7 @@ def test_invoices_validated_in_progbat_are_journalised_by_a_real_worker(live, du
     assert {d["last_status"] for d in sent} == {202}
 
     entries = assert_journalised_once(dupont, [invoice["id"] for invoice in invoices])
-    assert [(e.number, e.piece_ref) for e in entries] == [
-        (n, f"FAC{n:03d}") for n in range(1, 21)]
+    assert [e.piece_ref for e in entries] == [f"FAC{n:03d}" for n in range(1, 21)]
     assert entries[0].lines.get(position=1).debit == 120  # 100 HT + 20 % VAT, on 411
     # The work was done by the worker process, from messages it took from Redis.
     assert re.search(r"Task accounting\.tasks\.inbox_process\[[-\w]+\] succeeded",
@@ -201,14 +199,15 @@ def test_invoices_validated_in_progbat_are_journalised_by_a_real_worker(live, du
 
 
 @contextmanager
-def sequence_held(database, journal, fiscal_year):
-    """Another transaction holds the journal's numbering row (as a concurrent batch of another
-    worker would): a worker journalising now claims its events, then waits inside its
-    transaction until this one ends. That is the "middle of a batch" the test kills."""
+def chart_account_held(database, company, number="411000"):
+    """Another transaction is adding one of the company's chart accounts (as a concurrent
+    batch of another worker would): a worker journalising now claims its events, then waits
+    inside its transaction, on that account's unique key, until this one ends. That is the
+    "middle of a batch" the test kills."""
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname=database) as holder:
-        holder.execute(f"SELECT 1 FROM {JournalSequence._meta.db_table} "
-                       "WHERE journal_id = %s AND fiscal_year = %s FOR UPDATE",
-                       (journal.pk, fiscal_year))
+        holder.execute(f"INSERT INTO {ChartAccount._meta.db_table} (firm_id, company_id, "
+                       "number, label) VALUES (%s, %s, %s, 'Clients')",
+                       (company.firm_id, company.pk, number))
         try:
             yield holder
         finally:
@@ -236,17 +235,14 @@ def test_worker_killed_mid_batch_journalises_every_invoice_exactly_once(live, du
       queue once the visibility timeout (``CELERY_VISIBILITY_TIMEOUT``) has passed, which
       kombu checks when a worker starts and then every ~100 s
       (``CELERY_TASK_REJECT_ON_WORKER_LOST`` does the same for a dying prefork child);
-    - the batch is one database transaction (claim, entries, numbers, statuses): the dead
-      worker's connection aborts it, so nothing of it remains, not even a number: the
-      journal's sequence row is updated in that same transaction, hence no gap;
+    - the batch is one database transaction (claim, chart accounts, entries, statuses): the
+      dead worker's connection aborts it, so nothing of it remains (drafts carry no number:
+      definitive numbers are given at export, so no gap can come from here);
     - events are claimed with ``SELECT … FOR UPDATE SKIP LOCKED``: no two workers journalise
       the same event, and an invoice has one entry (unique journal + source_ref) anyway;
     - whatever no message covers any more is re-queued by the periodic sweeper.
     """
     total = 300
-    journal = progbat_journal(dupont)
-    fiscal_year = dupont.fiscal_year_end_for(today()).year
-    JournalSequence.objects.create(journal=journal, fiscal_year=fiscal_year)
     validated_at = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     payloads = [invoice_event(dupont, invoice_id=f"inv_kill_{n:03d}", number=f"K{n:03d}",
                               account_id=ACCOUNT, validated_at=validated_at,
@@ -264,12 +260,12 @@ def test_worker_killed_mid_batch_journalises_every_invoice_exactly_once(live, du
 
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname=live.database,
                          autocommit=True) as probe:
-        with sequence_held(live.database, journal, fiscal_year) as holder:
+        with chart_account_held(live.database, dupont) as holder:
             worker = live.start_worker()
             wait_until(lambda: waiting_for(probe, holder), timeout=30,
-                       message=lambda: f"the worker never reached the numbering\n"
+                       message=lambda: f"the worker never reached the chart of accounts\n"
                                        f"{live.report()}")
-            # The worker is inside its batch: it has claimed every event and waits to number.
+            # The worker is inside its batch: it has claimed every event and waits.
             assert claimable(probe) == 0
             killed_task = re.search(r"inbox_process\[([-\w]+)\] received", worker.log())[1]
             worker.kill()
@@ -283,7 +279,6 @@ def test_worker_killed_mid_batch_journalises_every_invoice_exactly_once(live, du
         wait_until(lambda: claimable(probe) == total, timeout=30,
                    message="the killed batch still holds the inbox events")
     assert InboxEvent.objects.filter(company=dupont, status="received").count() == total
-    assert JournalSequence.objects.get(journal=journal, fiscal_year=fiscal_year).last_number == 0
 
     # Restart once the visibility timeout (5 s here) has passed: Redis hands the killed
     # message back to the new worker, which also drains the queued ones.
@@ -300,8 +295,6 @@ def test_worker_killed_mid_batch_journalises_every_invoice_exactly_once(live, du
     assert re.search(rf"inbox_process\[{killed_task}\] succeeded", restarted.log()), \
         restarted.tail()
     assert_journalised_once(dupont, ids)
-    assert JournalSequence.objects.get(journal=journal, fiscal_year=fiscal_year
-                                       ).last_number == total
     # The killed attempt left no trace on the events either (its transaction never committed).
     assert set(InboxEvent.objects.filter(company=dupont).values_list("attempts", flat=True)) \
         == {1}
@@ -420,7 +413,7 @@ def test_export_locks_the_invoices_at_progbat_through_the_outbox(live, dupont, a
     year = today().year
     answer = web.post(space, data={
         "csrfmiddlewaretoken": CSRF.search(page.text).group(1), "format": "fec",
-        "journals": "VTPG", "date_from": f"{year}-01-01", "date_to": f"{year}-12-31"},
+        "journals": "VT", "date_from": f"{year}-01-01", "date_to": f"{year}-12-31"},
         headers={"Referer": space}, allow_redirects=False, timeout=30)
     assert answer.status_code == 302, answer.text[:2000]
     batch_id = int(parse_qs(urlsplit(answer.headers["Location"]).query)["export"][0])

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from audit.models import AuditEvent
 from companies.models import Module
 from companies.services import user_module_access_set
-from audit.models import AuditEvent
 from partners.common.models import OutboxMessage
 from partners.libeo.models import LibeoInvoice
 from purchases.models import Payment, SupplierInvoice

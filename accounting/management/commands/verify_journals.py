@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scopes_disabled
 
 from accounting.chain import verify_chain
-from accounting.models import Entry
+from accounting.models import Entry, ExportBatch
+from accounting.services.exports import export_file_altered
 from companies.models import Company
 
 
@@ -16,12 +17,17 @@ class Command(BaseCommand):
     def handle(self, *args, company=None, **options):
         with scopes_disabled():
             companies = Company.objects.filter(
-                pk__in=Entry.objects.filter(state=Entry.State.EXPORTED).values("company"))
+                pk__in=Entry.objects.exclude(chain_hash="").values("company"))
             if company:
                 companies = companies.filter(pk=company)
             problems = 0
             for each in companies.order_by("name"):
-                found = verify_chain(each)
+                found = verify_chain(each) + [
+                    f"Fichier {batch.file_name} (export n° {batch.pk}) : ses octets ne "
+                    "correspondent plus à son empreinte SHA-256 (modifié ou supprimé)"
+                    for batch in ExportBatch.objects.filter(company=each,
+                                                            status=ExportBatch.Status.DONE)
+                    if export_file_altered(batch)]
                 count = Entry.objects.filter(company=each, state=Entry.State.EXPORTED).count()
                 if found:
                     problems += len(found)
