@@ -17,7 +17,6 @@ urlpatterns = [
          name="fiscal-years"),
     path(f"{company}fiscal-years/<str:end>/close", accounting_api.FiscalYearCloseView.as_view(),
          name="fiscal-year-close"),
-    path(f"{company}fiscal-years/<str:end>/close/", accounting_api.FiscalYearCloseView.as_view()),
     path(f"{company}entries/", accounting_api.EntryListView.as_view(), name="entries"),
     path(f"{company}exports/", accounting_api.ExportListView.as_view(), name="exports"),
     path(f"{company}exports/<int:export_id>/", accounting_api.ExportDetailView.as_view(),

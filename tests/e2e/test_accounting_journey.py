@@ -69,15 +69,15 @@ def test_invoice_validated_in_progbat_is_exported_then_locked(demo, progbat, pag
     expect(lines.first).to_contain_text("120,00")
     screenshot(page, "accounting-1-preview")
 
-    # The accountant exports it as FEC.
+    # The accountant exports it as FEC (an import export, named after its journal and period).
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("export-submit").click()
     row_export = page.get_by_test_id("export-row").first
     download_link = row_export.get_by_test_id("export-download")
-    expect(download_link).to_have_text(re.compile(rf"^{dupont.siren}FEC\d{{8}}\.txt$"))
+    expect(download_link).to_have_text(re.compile(rf"^{dupont.siren}_VT_\d{{8}}-\d{{8}}\.txt$"))
     with page.expect_download() as download:
         download_link.click()
-    assert download.value.suggested_filename.startswith(f"{dupont.siren}FEC")
+    assert download.value.suggested_filename.startswith(f"{dupont.siren}_VT_")
     screenshot(page, "accounting-2-exported")
 
     # ProGBat now refuses to edit the invoice.
