@@ -25,9 +25,9 @@ BIN = Path(sys.executable).parent  # the venv's bin/: gunicorn, celery
 _running = set()
 
 
-class ChildFailed(AssertionError):
-    """A child did not start, died, or did not say what was awaited in time. An
-    ``AssertionError`` so that a test reports it as the failed expectation it is."""
+class WaitFailed(AssertionError):
+    """What was awaited did not come: the child exited first, or the time ran out. An
+    ``AssertionError``, so that a test reports it as the failed expectation it is."""
 
 
 def free_port():
@@ -57,8 +57,8 @@ def wait_until(predicate, *, timeout, message, interval=0.2):
         if result:
             return result
         if time.monotonic() > deadline:
-            raise ChildFailed(f"after {timeout:.0f} s: "
-                              f"{message() if callable(message) else message}")
+            raise WaitFailed(f"after {timeout:.0f} s: "
+                             f"{message() if callable(message) else message}")
         time.sleep(interval)
 
 
@@ -80,6 +80,12 @@ class Child:
             stderr=subprocess.STDOUT, start_new_session=True)
         _running.add(self)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
     @property
     def pid(self):
         return self.process.pid
@@ -99,8 +105,8 @@ class Child:
 
     def _still_alive(self):
         if not self.alive():
-            raise ChildFailed(f"{self.name} exited with {self.process.returncode}:\n"
-                              f"{self.tail()}")
+            raise WaitFailed(f"{self.name} exited with {self.process.returncode}:\n"
+                             f"{self.tail()}")
         return True
 
     def wait_log(self, pattern, *, timeout=60, after=0, interval=0.2):
@@ -160,12 +166,23 @@ def _stop_leftovers():
         child.stop(grace=2.0)
 
 
+@contextlib.contextmanager
+def _stopped_on_failure(child):
+    """A child that never gets ready is not left behind."""
+    try:
+        yield
+    except BaseException:
+        child.stop()
+        raise
+
+
 def start_gunicorn(app, *, port, env, log_path, args=()):
     """``gunicorn <app>`` on 127.0.0.1:``port``, returned once it answers HTTP."""
     web = Child("gunicorn", [str(BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}",
                              # not the shared default socket of every gunicorn of this user
                              "--no-control-socket", *args], env=env, log_path=log_path)
-    web.wait_http(port)
+    with _stopped_on_failure(web):
+        web.wait_http(port)
     return web
 
 
@@ -174,7 +191,8 @@ def start_celery_worker(args, *, env, log_path):
     says when it said so."""
     worker = Child("celery-worker", [str(BIN / "celery"), "-A", "meg", *args], env=env,
                    log_path=log_path)
-    worker.wait_log(r" ready\.", interval=0.02)
+    with _stopped_on_failure(worker):
+        worker.wait_log(r" ready\.", interval=0.02)
     worker.ready_at = time.perf_counter()
     return worker
 
@@ -200,10 +218,7 @@ def start_sandbox(name, *, env, log_path=None, port=0, timeout=90):
     "… sandbox ready on <url>" line it prints."""
     sandbox = Sandbox(name, [sys.executable, "-m", f"sandboxes.{name}", "--port", str(port)],
                       env=child_env(**env), log_path=log_path)
-    try:
+    with _stopped_on_failure(sandbox):
         ready = sandbox.wait_log(r"(?m)^.* ready on (http://\S+)$", timeout=timeout)
-    except BaseException:
-        sandbox.stop()
-        raise
     sandbox.ready_line, sandbox.url = ready[0], ready[1]
     return sandbox

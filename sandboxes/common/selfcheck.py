@@ -53,13 +53,11 @@ def sandbox(name, database, env):
     try:
         process = procs.start_sandbox(name, env={f"{name.upper()}_SANDBOX_DB": str(database),
                                                  **env}, log_path=_log_of(database))
-    except procs.ChildFailed as failure:
+    except procs.WaitFailed as failure:
         raise CheckFailed(f"sandbox did not start: {failure}") from None
-    print(f"--    {process.ready_line}", flush=True)
-    try:
+    with process:
+        print(f"--    {process.ready_line}", flush=True)
         yield process.url
-    finally:
-        process.stop()
 
 
 def run(name, play):
