@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import format_table, procs
+from benchmarks import cpu, format_table
+from devtools import procs
 
 LINES = 1_000_000
 QUICK_LINES = 100_000
@@ -330,7 +331,7 @@ def measure(mode, data, workdir):
     output = workdir / f"{mode}.txt"
     env = procs.child_env(MEG_MEDIA_ROOT=workdir / "media", CELERY_BROKER_URL=BROKER_URL,
                           DJANGO_DEBUG="0", REDIS_URL=None, LOG_LEVEL="WARNING")
-    before = procs.role_cpu({})
+    before = cpu.role_cpu({})
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.fec", mode, json.dumps(data), str(output)],
@@ -346,8 +347,8 @@ def measure(mode, data, workdir):
         raise RuntimeError(f"fec child {mode} failed ({process.returncode}):\n{stderr[-3000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
     # The child has ended: what "other" processes used meanwhile is the machine's other load.
-    others = procs.cpu_delta(before, procs.role_cpu({}), {})["other"]
-    result["others"] = others / (procs.CORES * (time.perf_counter() - started))
+    others = cpu.cpu_delta(before, cpu.role_cpu({}), {})["other"]
+    result["others"] = others / (cpu.CORES * (time.perf_counter() - started))
     if output.exists():
         output.unlink()
     return result
@@ -409,7 +410,7 @@ def run(*, quick=False, verbose=False):
             ["peak RSS, VmHWM (MB)", *(f"{r['peak_mb']:.0f}" for r in (copy, fec, export))],
             ["ru_maxrss, parent's included (MB)",
              *(f"{r['ru_maxrss_mb']:.0f}" for r in (copy, fec, export))],
-            [f"other processes (% of {procs.CORES} cores)",
+            [f"other processes (% of {cpu.CORES} cores)",
              *(f"{100 * r['others']:.0f}" for r in (copy, fec, export))],
         ]))
     outbox = export["enqueued"] + export["not_enqueued"]

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from benchmarks import format_table, percentile, procs
+from benchmarks import cpu, format_table, percentile
+from devtools import procs
 
 WEBHOOKS = 20_000
 QUICK_WEBHOOKS = 2_000
@@ -296,7 +297,7 @@ def send_all(label, port, requests, *, senders=SENDERS, quiet=False, groups=None
         thread.start()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     busy_before, total_before = cpu_times()
-    roles_before = procs.role_cpu(groups or {})
+    roles_before = cpu.role_cpu(groups or {})
     start.wait()
     result.started_at = time.perf_counter()
     next_progress = result.started_at + PROGRESS_SECONDS
@@ -313,7 +314,7 @@ def send_all(label, port, requests, *, senders=SENDERS, quiet=False, groups=None
     result.seconds = result.ended_at - result.started_at
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     busy_after, total_after = cpu_times()
-    result.role_cpu = procs.cpu_delta(roles_before, procs.role_cpu(groups or {}), groups or {})
+    result.role_cpu = cpu.cpu_delta(roles_before, cpu.role_cpu(groups or {}), groups or {})
     result.client_cpu = ((cpu_after.ru_utime + cpu_after.ru_stime)
                          - (cpu_before.ru_utime + cpu_before.ru_stime))
     result.machine_busy = (busy_after - busy_before) / max(total_after - total_before, 1)
@@ -342,22 +343,16 @@ def server_env():
 
 
 def start_gunicorn(app, port, logs, **env):
-    command = [str(procs.BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}",
-               *gunicorn_args(), "--log-level", "warning"]
-    process = procs.start(command, env={**server_env(), **env},
-                          log_path=logs / f"gunicorn-{port}.log")
-    procs.wait_http(port, process)
-    return process
+    return procs.start_gunicorn(app, port=port, env={**server_env(), **env},
+                                log_path=logs / f"gunicorn-{port}.log",
+                                args=[*gunicorn_args(), "--log-level", "warning"])
 
 
 def start_worker(logs):
     env = server_env()
     env["LOG_LEVEL"] = "INFO"
-    command = [str(procs.BIN / "celery"), "-A", "meg", *shlex.split(CELERY_ARGS)]
-    process = procs.start(command, env=env, log_path=logs / f"celery-{time.time_ns()}.log")
-    process.spawned_at = time.perf_counter()
-    process.ready_at = procs.wait_log(process, " ready.")
-    return process
+    return procs.start_celery_worker(shlex.split(CELERY_ARGS), env=env,
+                                     log_path=logs / f"celery-{time.time_ns()}.log")
 
 
 def redis_client():
@@ -497,7 +492,7 @@ def measure_floor(app, tenants, count, logs, *, label, **env):
         return send_all(label, port, signed_requests(tenants["A"], count, port, run=label),
                         groups={"gunicorn": server.pid})
     finally:
-        procs.stop(server)
+        server.stop()
 
 
 def run(*, quick=False, verbose=False):
@@ -546,14 +541,14 @@ def run(*, quick=False, verbose=False):
         print(f"phase 3/4: drain — starting the Celery worker on {backlog_rows:,} waiting "
               f"events ({backlog_tasks:,} queued tasks) …", flush=True)
         worker = start_worker(logs)
-        drain_before = procs.role_cpu({"Celery worker": worker.pid})
+        drain_before = cpu.role_cpu({"Celery worker": worker.pid})
         drained_at = wait_journalised(tenants["A"].company, accept.accepted,
                                       since=worker.ready_at, label="drain")
-        drain_cpu = procs.cpu_delta(drain_before, procs.role_cpu({"Celery worker": worker.pid}),
-                              {"Celery worker": worker.pid})
+        drain_cpu = cpu.cpu_delta(drain_before, cpu.role_cpu({"Celery worker": worker.pid}),
+                                  {"Celery worker": worker.pid})
         drain_seconds = drained_at - worker.ready_at
         startup_seconds = worker.ready_at - worker.spawned_at
-        procs.stop(worker)
+        worker.stop()
         worker = None
         purge_queue()
         check_a = check_journal(tenants["A"], count)
@@ -562,19 +557,20 @@ def run(*, quick=False, verbose=False):
         worker = start_worker(logs)
         print(f"phase 4/4: end to end — worker running, {e2e_count:,} webhooks …", flush=True)
         groups = {"gunicorn": meg.pid, "Celery worker": worker.pid}
-        e2e_before = procs.role_cpu(groups)
+        e2e_before = cpu.role_cpu(groups)
         e2e = send_all("MEG + worker", port, signed_requests(tenants["B"], e2e_count, port,
                                                              run="e2e"), groups=groups)
         e2e_done_at = wait_journalised(tenants["B"].company, e2e.accepted,
                                        since=e2e.started_at, label="end to end")
-        e2e_cpu = procs.cpu_delta(e2e_before, procs.role_cpu(groups), groups)
-        procs.stop(worker)
+        e2e_cpu = cpu.cpu_delta(e2e_before, cpu.role_cpu(groups), groups)
+        worker.stop()
         worker = None
         purge_queue()
         check_b = check_journal(tenants["B"], e2e_count)
     finally:
         for process in (worker, meg):
-            procs.stop(process)
+            if process is not None:
+                process.stop()
         if verbose:
             print(f"(process logs kept in {logs})")
         else:
@@ -600,14 +596,14 @@ def run(*, quick=False, verbose=False):
             ["latency max (ms)", *(f"{max(s.latencies_ms):.1f}" for s in sendings)],
             ["senders' CPU (% of 1 core)",
              *(f"{100 * s.client_cpu / s.seconds:.0f}" for s in sendings)],
-            [f"machine busy (% of {procs.CORES} cores)",
+            [f"machine busy (% of {cpu.CORES} cores)",
              *(f"{100 * s.machine_busy:.0f}" for s in sendings)],
             *([f"{role} CPU (ms / webhook)",
                *(f"{1000 * s.role_cpu[role] / s.count:.2f}" if s.role_cpu.get(role) is not None
                  else "–" for s in sendings)]
               for role in ("gunicorn", "Celery worker", "PostgreSQL")),
-            [f"other processes (% of {procs.CORES} cores)",
-             *(f"{100 * s.role_cpu.get('other', 0.0) / (procs.CORES * s.seconds):.0f}"
+            [f"other processes (% of {cpu.CORES} cores)",
+             *(f"{100 * s.role_cpu.get('other', 0.0) / (cpu.CORES * s.seconds):.0f}"
                for s in sendings)],
         ]))
     drain_rate = accept.accepted / drain_seconds
@@ -617,8 +613,8 @@ def run(*, quick=False, verbose=False):
           f"ready = {drain_rate:,.0f} invoices/s; CPU per invoice: worker "
           f"{1000 * drain_cpu['Celery worker'] / accept.accepted:.2f} ms, PostgreSQL "
           f"{1000 * drain_cpu['PostgreSQL'] / accept.accepted:.2f} ms; other processes "
-          f"{100 * drain_cpu['other'] / (procs.CORES * drain_seconds):.0f} % of "
-          f"{procs.CORES} cores")
+          f"{100 * drain_cpu['other'] / (cpu.CORES * drain_seconds):.0f} % of "
+          f"{cpu.CORES} cores")
     print(f"end to end (worker running while sending): all {e2e.accepted:,} journalised "
           f"{e2e_seconds:.1f} s after the first send = {e2e.accepted / e2e_seconds:,.0f} "
           f"invoices/s; the last one {tail_seconds:.1f} s after the last acceptance; CPU per "

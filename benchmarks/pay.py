@@ -21,16 +21,14 @@ sandbox's own record is read back: payments per invoice must be exactly 1 for ev
 
 import datetime
 import shlex
-import sys
 import tempfile
 import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-import requests
-
-from benchmarks import format_table, percentile, procs
+from benchmarks import format_table, percentile
+from devtools import procs
 
 INVOICES = 1_000
 QUICK_INVOICES = 100
@@ -52,40 +50,19 @@ TIMEOUT_SECONDS = 900.0
 # Processes
 
 
-class Sandbox:
+def start_sandbox(logs):
     """The Libeo sandbox process, with its ``/_sandbox/`` controls."""
-
-    def __init__(self, logs):
-        self.port = procs.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = procs.child_env(LIBEO_SANDBOX_DB=str(logs / "libeo-sandbox.sqlite3"),
-                              LIBEO_SANDBOX_CONTROL="1")
-        self.process = procs.start([sys.executable, "-m", "sandboxes.libeo", "--port",
-                                    str(self.port)], env=env, log_path=logs / "libeo.log")
-        procs.wait_log(self.process, "ready on", timeout=90)
-
-    def control(self, path, payload=None, method="POST"):
-        response = requests.request(method, f"{self.url}/_sandbox/{path}", json=payload,
-                                    timeout=60)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def state(self):
-        return self.control("state", method="GET")
-
-    def stop(self):
-        procs.stop(self.process)
+    return procs.start_sandbox("libeo", env={
+        "LIBEO_SANDBOX_DB": str(logs / "libeo-sandbox.sqlite3"), "LIBEO_SANDBOX_CONTROL": "1"},
+        log_path=logs / "libeo.log")
 
 
 def start_worker(logs, sandbox):
     env = procs.child_env(CELERY_BROKER_URL=BROKER_URL, LIBEO_BASE_URL=sandbox.url,
                           DJANGO_DEBUG="0", DATABASE_CONN_MAX_AGE="60", LOG_LEVEL="INFO",
                           REDIS_URL=None)
-    command = [str(procs.BIN / "celery"), "-A", "meg", *shlex.split(CELERY_ARGS)]
-    process = procs.start(command, env=env, log_path=logs / f"celery-{time.time_ns()}.log")
-    process.spawned_at = time.perf_counter()
-    process.ready_at = procs.wait_log(process, " ready.")
-    return process
+    return procs.start_celery_worker(shlex.split(CELERY_ARGS), env=env,
+                                     log_path=logs / f"celery-{time.time_ns()}.log")
 
 
 def redis_client():
@@ -284,7 +261,7 @@ def run(*, quick=False, verbose=False):
     sandbox = worker = None
     try:
         started = time.perf_counter()
-        sandbox = Sandbox(logs)
+        sandbox = start_sandbox(logs)
         company, dirigeant, invoices = build(sandbox, count)
         redis_client().flushdb()
         print(f"data built in {time.perf_counter() - started:.1f} s (sandbox started, 1 "
@@ -302,11 +279,12 @@ def run(*, quick=False, verbose=False):
         settled_at = wait_settled(company, since=worker.ready_at, total=count)
         deliver_seconds = settled_at - worker.ready_at
         time.sleep(1.0)  # a second payment of anything would show at the sandbox now
-        procs.stop(worker)
+        worker.stop()
         worker = None
         state = sandbox.state()
     finally:
-        procs.stop(worker)
+        if worker is not None:
+            worker.stop()
         if sandbox is not None:
             sandbox.stop()
         redis_client().flushdb()

@@ -5,7 +5,6 @@ in chosen ways), read what MEG did to it, create companies with keys, and start 
 seed. JSON in and out, no authentication.
 """
 
-import json
 import random
 import threading
 import time
@@ -21,6 +20,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from stdnum.fr import siren as siren_number
+
+from sandboxes.common.errors import invalid_request, json_error
+from sandboxes.common.views import json_body
 
 from . import services
 from .models import (
@@ -79,8 +81,7 @@ faults = Faults()
 
 
 def _server_error():
-    response = JsonResponse({"error": "server_error", "detail": "Panne simulée de Libeo."},
-                            status=500)
+    response = json_error("server_error", "Panne simulée de Libeo.", 500)
     response._has_been_logged = True  # an injected fault is not an error of the sandbox
     return response
 
@@ -107,8 +108,7 @@ class FaultInjectionMiddleware:
             return _server_error()
         if kind == "timeout":
             time.sleep(TIMEOUT_SECONDS)
-            response = JsonResponse({"error": "timeout", "detail": "Délai simulé dépassé."},
-                                    status=504)
+            response = json_error("timeout", "Délai simulé dépassé.", 504)
             response._has_been_logged = True
             return response
         if kind == "slow":
@@ -121,22 +121,10 @@ class FaultInjectionMiddleware:
         return response
 
 
-def _body(request):
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _bad_request(detail, code="invalid_request", status=400):
-    return JsonResponse({"error": code, "detail": detail}, status=status)
-
-
 @csrf_exempt
 @require_POST
 def faults_view(request):
-    data = _body(request)
+    data = json_body(request)
     kinds = (data or {}).get("kinds", ["500"])
     rate = (data or {}).get("rate")
     seed_value = (data or {}).get("seed")
@@ -145,7 +133,7 @@ def faults_view(request):
             or not set(kinds) <= set(FAULT_KINDS)
             or not (seed_value is None or isinstance(seed_value, int))
             or not isinstance(data.get("except_me", False), bool)):
-        return _bad_request('Attendu : {"rate": 0..1, "kinds": [' + ", ".join(
+        return invalid_request('Attendu : {"rate": 0..1, "kinds": [' + ", ".join(
             f'"{kind}"' for kind in FAULT_KINDS) + '], "seed": entier, "except_me": booléen}.')
     faults.configure(rate=float(rate), kinds=kinds, seed=seed_value,
                      except_me=data.get("except_me", False))
@@ -218,20 +206,20 @@ def _users(value):
 @require_POST
 def companies(request):
     """A company account for a test, with a fresh API key (the only time it is shown)."""
-    data = _body(request) or {}
+    data = json_body(request) or {}
     users = _users(data.get("users", []))
     if not (isinstance(data.get("siren"), str) and isinstance(data.get("name"), str)
             and data["name"].strip() and data.get("plan", Plan.FREE) in Plan.values
             and users is not None):
-        return _bad_request('Attendu : {"siren", "name", "plan": "free"|"partnerships", '
-                            '"users": [{"email", "role": "owner"|"accountant", "password"?}]}.')
+        return invalid_request('Attendu : {"siren", "name", "plan": "free"|"partnerships", '
+                               '"users": [{"email", "role": "owner"|"accountant", "password"?}]}.')
     try:
         company = services.company_create(siren=data["siren"], name=data["name"].strip(),
                                           plan=data.get("plan", Plan.FREE),
                                           origin=Company.Origin.CONTROL, users=users)
     except services.Refused as refusal:
-        return _bad_request(refusal.detail, refusal.code,
-                            409 if refusal.code == "company_exists" else 400)
+        return json_error(refusal.code, refusal.detail,
+                          409 if refusal.code == "company_exists" else 400)
     api_key = services.api_key_issue(company=company, origin=ApiKey.Origin.CONTROL)
     return JsonResponse({"api_key": api_key, "siren": company.siren, "name": company.name,
                          "plan": company.plan}, status=201)
@@ -244,16 +232,16 @@ def exchange_codes(request):
 
     ``expires_in`` (seconds, default 300) lets a test get an already expired code with 0.
     """
-    data = _body(request) or {}
+    data = json_body(request) or {}
     expires_in = data.get("expires_in", 300)
     company = Company.objects.filter(siren=data.get("siren") or "").first()
     if (company is None or isinstance(expires_in, bool) or not isinstance(expires_in, int)
             or not siren_number.is_valid(company.siren)):
-        return _bad_request('Attendu : {"siren" d\'une entreprise connue, "expires_in": '
-                            'secondes}.')
+        return invalid_request('Attendu : {"siren" d\'une entreprise connue, "expires_in": '
+                               'secondes}.')
     owner = company.memberships.filter(role=Membership.Role.OWNER).select_related("user").first()
     if owner is None:
-        return _bad_request("Cette entreprise n'a pas d'utilisateur principal.")
+        return invalid_request("Cette entreprise n'a pas d'utilisateur principal.")
     code = services.exchange_code_issue(company=company, user=owner.user)
     ExchangeCode.objects.filter(digest=secret_digest(code)).update(
         expires_at=timezone.now() + timedelta(seconds=expires_in))
@@ -265,12 +253,12 @@ def exchange_codes(request):
 def payment_status(request, payment_id):
     """What the bank did with a transfer: ``paid``, ``failed`` (frees the invoice) or back to
     ``scheduled``."""
-    data = _body(request) or {}
+    data = json_body(request) or {}
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None:
-        return _bad_request("Paiement introuvable.", "payment_not_found", 404)
+        return json_error("payment_not_found", "Paiement introuvable.", 404)
     if data.get("status") not in Payment.Status.values:
-        return _bad_request('Attendu : {"status": "scheduled"|"paid"|"failed"}.')
+        return invalid_request('Attendu : {"status": "scheduled"|"paid"|"failed"}.')
     services.payment_set_status(payment=payment, status=data["status"])
     return JsonResponse({"id": payment.id, "status": payment.status})
 

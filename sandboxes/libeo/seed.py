@@ -1,12 +1,12 @@
 """The sandbox's demo data, the partner side of MEG's demo (DESIGN §11).
 
 Idempotent: run on every start and after ``/_sandbox/reset``; it puts the documented objects
-back as documented (plan, users, demo key) and leaves everything else alone. Passwords are set
-when a login is created only, so restarts stay fast.
+back as documented (plan, users, demo key) and leaves everything else alone.
 """
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
+
+from sandboxes.common.seed import demo_login
 
 from .models import API_KEY_PREFIX_CHARS, ApiKey, Company, Membership, Plan, secret_digest
 
@@ -23,19 +23,11 @@ LOGINS = [
 MEMBERS = [("dupont", Membership.Role.OWNER), ("expert", Membership.Role.ACCOUNTANT)]
 
 
-def _demo_login(username, email, first_name, last_name):
-    user, created = get_user_model().objects.update_or_create(
-        username=username, defaults={"email": email, "first_name": first_name,
-                                     "last_name": last_name})
-    if created:
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
-    return user
-
-
 @transaction.atomic
 def seed():
-    users = {login[0]: _demo_login(*login) for login in LOGINS}
+    users = {username: demo_login(username, password=DEMO_PASSWORD, email=email,
+                                  first_name=first_name, last_name=last_name)
+             for username, email, first_name, last_name in LOGINS}
     company, _ = Company.objects.update_or_create(siren=DEMO_SIREN, defaults={
         "name": "Dupont Bâtiment", "plan": Plan.FREE, "origin": Company.Origin.SEED})
     for username, role in MEMBERS:

@@ -7,8 +7,9 @@ the companies they are a user of.
 from django.db.models import Count
 from django.http import Http404
 
+from sandboxes.common.errors import Refused
+
 from .models import ApiKey, Company, Membership, Payment, secret_digest
-from .services import Refused
 
 
 def company_for_api_key(secret):

@@ -10,7 +10,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from stdnum.fr import siren as siren_number
 
-from .formats import money
+from sandboxes.common.errors import Refused
+from sandboxes.common.formats import money
+
 from .models import (
     API_KEY_PREFIX_CHARS,
     ApiKey,
@@ -28,15 +30,6 @@ EXCHANGE_CODE_LIFETIME = timedelta(minutes=5)
 PLAN_LIMIT_DETAIL = (
     "Limite de l'abonnement gratuit atteinte : 5 paiements par mois. Passez au plan "
     "Partnerships (9 €/mois, sans engagement) pour des paiements illimités.")
-
-
-class Refused(Exception):
-    """A business rule said no: ``code`` is the API error code, ``detail`` the French reason."""
-
-    def __init__(self, code, detail):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 def month_start():

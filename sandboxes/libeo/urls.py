@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from sandboxes.common.views import page_not_found
+
 from . import connect, control, views
 
 urlpatterns = [
@@ -30,4 +32,4 @@ urlpatterns = [
 if settings.LIBEO_SANDBOX_CONTROL:
     urlpatterns.append(path("_sandbox/", include(control.urlpatterns)))
 
-handler404 = views.page_not_found
+handler404 = page_not_found

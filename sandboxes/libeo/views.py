@@ -5,12 +5,10 @@ Just enough of the partner's interface for a person, or a browser test, to see w
 and paid, copy a key, upgrade the plan and invite the accountant.
 """
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -146,19 +144,3 @@ def api_key_revoke(request, key_id):
     services.api_key_revoke(api_key=key)
     messages.success(request, f"Clé {key.prefix}… révoquée : MEG ne peut plus l'utiliser.")
     return redirect(f"{reverse('integrations')}?entreprise={membership.company.siren}")
-
-
-def csrf_failure(request, reason=""):
-    """Django's CSRF refusal in French, naming the cookie a scripted client must echo."""
-    return render(request, "403.html", {"exception": (
-        "Formulaire expiré : rechargez la page puis recommencez. (Le champ "
-        f"csrfmiddlewaretoken doit reprendre le cookie {settings.CSRF_COOKIE_NAME}.)")},
-        status=403)
-
-
-def page_not_found(request, exception):
-    """JSON for API and control paths, whose callers are programs; a French page otherwise."""
-    if request.path.startswith(("/api/", "/_sandbox/")):
-        return JsonResponse({"error": "not_found", "detail": "Ressource introuvable."},
-                            status=404)
-    return render(request, "404.html", status=404)

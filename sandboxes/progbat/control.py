@@ -4,7 +4,6 @@ They let integration tests break ProGBat on purpose (API failures, slowness, dea
 read what MEG did to it, and start again from the seed. JSON in and out, no authentication.
 """
 
-import json
 import time
 
 from django.contrib.auth import get_user_model
@@ -15,6 +14,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+
+from sandboxes.common.errors import invalid_request, json_error
+from sandboxes.common.views import json_body
 
 from .api.serializers import account_data
 from .models import Account, AccountAccess, RefreshTokenUse, WebhookDelivery
@@ -36,31 +38,18 @@ class FaultInjectionMiddleware:
     def __call__(self, request):
         if request.path.startswith("/api/v1/"):
             if _fault["api"] == "500":
-                return JsonResponse({"error": "server_error",
-                                     "detail": "Panne simulée de ProGBat."}, status=500)
+                return json_error("server_error", "Panne simulée de ProGBat.", 500)
             if _fault["api"] == "slow":
                 time.sleep(SLOW_SECONDS)
         return self.get_response(request)
 
 
-def _body(request):
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _bad_request(detail):
-    return JsonResponse({"error": "invalid_request", "detail": detail}, status=400)
-
-
 @csrf_exempt
 @require_POST
 def faults(request):
-    data = _body(request)
+    data = json_body(request)
     if data is None or data.get("api") not in API_FAULTS:
-        return _bad_request('Attendu : {"api": null | "500" | "slow"}.')
+        return invalid_request('Attendu : {"api": null | "500" | "slow"}.')
     _fault["api"] = data["api"]
     return JsonResponse(_fault)
 
@@ -131,10 +120,10 @@ def reset(request):
 @require_POST
 def users(request):
     """Create a ProGBat login for a test, or reset the password and e-mail of an existing one."""
-    data = _body(request) or {}
+    data = json_body(request) or {}
     if not (all(isinstance(data.get(key), str) and data[key] for key in ("username", "password"))
             and isinstance(data.get("email", ""), str)):
-        return _bad_request('Attendu : {"username", "password", "email"}.')
+        return invalid_request('Attendu : {"username", "password", "email"}.')
     user, created = get_user_model().objects.get_or_create(username=data["username"])
     user.email = data.get("email", "")
     user.set_password(data["password"])

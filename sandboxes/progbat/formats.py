@@ -1,15 +1,8 @@
-"""How money and instants are written in JSON, the same in API answers and webhooks."""
+"""How ProGBat writes instants in API answers and webhooks (money: ``sandboxes.common.formats``)."""
 
-from datetime import UTC
-
-
-def money(amount):
-    """A Decimal as a string with 2 decimals (``"120.00"``), never a float."""
-    return f"{amount:.2f}"
+from sandboxes.common import formats
 
 
 def iso_utc(moment):
     """ISO 8601 in UTC with a ``Z``; microseconds kept so MEG can compare with its ``linked_at``."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return formats.iso_utc(moment, timespec="microseconds")

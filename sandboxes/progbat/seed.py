@@ -1,11 +1,11 @@
 """The sandbox's demo data, the partner side of MEG's demo (DESIGN §11).
 
-Idempotent: run on every start and after ``/_sandbox/reset``. Passwords are set when a login is
-created only, so restarts stay fast (each password hash costs a fraction of a second).
+Idempotent: run on every start and after ``/_sandbox/reset``.
 """
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
+
+from sandboxes.common.seed import demo_login
 
 from .models import Account, AccountAccess, LicenceStatus, Plan
 from .oauth import meg_application_sync
@@ -30,19 +30,11 @@ ACCOUNTS = [
 ]
 
 
-def _demo_login(username, email, is_staff):
-    user, created = get_user_model().objects.update_or_create(
-        username=username, defaults={"email": email, "is_staff": is_staff})
-    if created:
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
-    return user
-
-
 @transaction.atomic
 def seed():
     meg_application_sync()
-    users = {username: _demo_login(username, email, staff) for username, email, staff in LOGINS}
+    users = {username: demo_login(username, password=DEMO_PASSWORD, email=email, is_staff=staff)
+             for username, email, staff in LOGINS}
     for account_id, siren, siret, name, plan, dirigeant in ACCOUNTS:
         account, _ = Account.objects.update_or_create(id=account_id, defaults={
             "siren": siren, "siret": siret, "name": name, "plan": plan,

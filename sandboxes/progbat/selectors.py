@@ -7,8 +7,9 @@ act for a person, who only sees the accounts they have an access to.
 from django.contrib.auth import authenticate
 from django.http import Http404
 
+from sandboxes.common.errors import Refused
+
 from .models import Account, AccountAccess, Invoice
-from .services import Refused
 
 
 def get_account(account_id):

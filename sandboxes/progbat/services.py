@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from sandboxes.common.errors import Refused
+
 from . import webhooks
 from .models import (
     Account,
@@ -23,15 +25,6 @@ from .models import (
 SSO_TICKET_LIFETIME = timedelta(minutes=2)
 PAID_PLANS = (Plan.START_PLUS, Plan.PREMIUM)
 INVOICE_LOCKED = "Facture verrouillée : exportée en comptabilité dans MEG"
-
-
-class Refused(Exception):
-    """A business rule said no: ``code`` is the API error code, ``detail`` the French reason."""
-
-    def __init__(self, code, detail):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 def _validated_save(instance):

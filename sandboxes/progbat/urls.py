@@ -5,6 +5,8 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from oauth2_provider.views import AuthorizationView, RevokeTokenView
 
+from sandboxes.common.views import page_not_found
+
 from . import control, views
 from .oauth import TokenView
 
@@ -33,4 +35,4 @@ urlpatterns = [
 if settings.PROGBAT_SANDBOX_CONTROL:
     urlpatterns.append(path("_sandbox/", include(control.urlpatterns)))
 
-handler404 = views.page_not_found
+handler404 = page_not_found

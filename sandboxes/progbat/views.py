@@ -4,13 +4,11 @@ Just enough of the partner's interface for a person, or a browser test, to see w
 MEG opened, set up its accounting, validate invoices and meet the lock on exported ones.
 """
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -176,19 +174,3 @@ def sso_redeem(request, token):
                       status=status)
     login(request, ticket.user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect("account", account_id=ticket.account_id)
-
-
-def csrf_failure(request, reason=""):
-    """Django's CSRF refusal in French, naming the cookie a scripted client must echo."""
-    return render(request, "403.html", {"exception": (
-        "Formulaire expiré : rechargez la page puis recommencez. (Le champ "
-        f"csrfmiddlewaretoken doit reprendre le cookie {settings.CSRF_COOKIE_NAME}.)")},
-        status=403)
-
-
-def page_not_found(request, exception):
-    """JSON for API and control paths, whose callers are programs; a French page otherwise."""
-    if request.path.startswith(("/api/", "/_sandbox/")):
-        return JsonResponse({"error": "not_found", "detail": "Ressource introuvable."},
-                            status=404)
-    return render(request, "404.html", status=404)

@@ -17,7 +17,9 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from .formats import iso_utc, money
+from sandboxes.common.formats import money
+
+from .formats import iso_utc
 from .models import WebhookDelivery
 
 logger = logging.getLogger(__name__)

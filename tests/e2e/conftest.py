@@ -12,6 +12,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from devtools.procs import start_sandbox
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -70,16 +72,13 @@ def screenshot():
 @pytest.fixture(scope="module")
 def progbat_sandbox(live_server, tmp_path_factory):
     """The ProGBat sandbox, sending its users back to, and its webhooks to, the live MEG."""
-    from tests.sandboxes import start_sandbox
-
-    sandbox = start_sandbox("progbat", env={
+    with start_sandbox("progbat", env={
         "PROGBAT_SANDBOX_DB": str(tmp_path_factory.mktemp("progbat-e2e") / "sandbox.sqlite3"),
         "PROGBAT_REDIRECT_URIS": f"{live_server.url}/partners/progbat/oauth/callback/",
         "PROGBAT_WEBHOOK_URL": f"{live_server.url}/partners/progbat/webhooks/",
         "PROGBAT_SANDBOX_CONTROL": "1",
-    })
-    yield sandbox
-    sandbox.stop()
+    }) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture

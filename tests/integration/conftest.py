@@ -4,22 +4,22 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devtools.procs import start_sandbox
 from firms.models import PartnerConvention
-from tests.sandboxes import SANDBOX_PASSWORD, progbat_login, start_sandbox
+from tests.sandboxes import SANDBOX_PASSWORD, progbat_login
 
 CALLBACK = "http://testserver/partners/progbat/oauth/callback/"
 
 
 @pytest.fixture(scope="session")
 def progbat_sandbox(tmp_path_factory):
-    sandbox = start_sandbox("progbat", env={
+    with start_sandbox("progbat", env={
         "PROGBAT_SANDBOX_DB": str(tmp_path_factory.mktemp("progbat") / "sandbox.sqlite3"),
         "PROGBAT_SANDBOX_CONTROL": "1",
         "PROGBAT_REDIRECT_URIS": CALLBACK,
         "PROGBAT_WEBHOOK_URL": "http://127.0.0.1:9/unused/",
-    })
-    yield sandbox
-    sandbox.stop()
+    }) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
@@ -54,12 +54,11 @@ def connect_progbat(client, *, username="cabinet-demo", password=SANDBOX_PASSWOR
 
 @pytest.fixture(scope="session")
 def libeo_sandbox(tmp_path_factory):
-    sandbox = start_sandbox("libeo", env={
+    with start_sandbox("libeo", env={
         "LIBEO_SANDBOX_DB": str(tmp_path_factory.mktemp("libeo") / "sandbox.sqlite3"),
         "LIBEO_SANDBOX_CONTROL": "1",
-    })
-    yield sandbox
-    sandbox.stop()
+    }) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture

@@ -1,16 +1,11 @@
 """MEG's production shape as real processes for integration tests: gunicorn, Celery, Redis.
 
-Each child runs in its own session (process group): stopping it, or killing it with SIGKILL,
-reaches whatever it forked. Their output goes to a log file that assertion messages quote.
+The processes are ``devtools.procs`` children: each in its own process group (stopping it, or
+killing it with SIGKILL, reaches whatever it forked), its output in a log file that assertion
+messages quote.
 """
 
-import contextlib
 import os
-import re
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -22,88 +17,9 @@ from django.conf import settings
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from tests.sandboxes import ROOT, SANDBOX_PASSWORD, free_port, progbat_login, query_of
-
-BIN = Path(sys.executable).parent  # the venv's bin/: gunicorn, celery
-
-
-def wait_until(predicate, *, timeout, message, interval=0.2):
-    """Poll ``predicate`` until it returns something truthy; return it, or fail with a reason.
-
-    ``message`` may be a callable, evaluated only on failure (e.g. to quote a log)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout:.0f} s: "
-                                 f"{message() if callable(message) else message}")
-        time.sleep(interval)
-
-
-class Child:
-    """One child process in its own process group, its output in ``log_path``."""
-
-    def __init__(self, name, command, *, env, log_path):
-        self.name, self.command, self.log_path = name, command, Path(log_path)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed by stop)
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                        stdout=self._log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-    @property
-    def pid(self):
-        return self.process.pid
-
-    def alive(self):
-        return self.process.poll() is None
-
-    def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def tail(self, lines=40):
-        return f"--- {self.name} ({self.log_path}) ---\n" + "\n".join(
-            self.log().splitlines()[-lines:])
-
-    def wait_log(self, pattern, *, timeout=60, after=0):
-        """Wait until ``pattern`` (a regex) appears in the log past offset ``after``."""
-        regex = re.compile(pattern)
-
-        def seen():
-            if not self.alive():
-                raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n"
-                                     f"{self.tail()}")
-            return regex.search(self.log()[after:])
-
-        return wait_until(seen, timeout=timeout, message=lambda: f"{pattern!r} not logged:\n"
-                                                                  f"{self.tail()}")
-
-    def signal_group(self, sig):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
-
-    def kill(self):
-        """SIGKILL the whole group: no handler runs, nothing is acknowledged or rolled back
-        by the child itself."""
-        self.signal_group(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self, *, grace=10.0):
-        """SIGTERM, then SIGKILL whatever is left of the group after ``grace`` seconds."""
-        try:
-            if self.alive():
-                self.signal_group(signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.process.wait(timeout=grace)
-            self.signal_group(signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-        finally:
-            self._log.close()
+from devtools import procs
+from devtools.procs import Child, free_port, wait_until
+from tests.sandboxes import SANDBOX_PASSWORD, progbat_login, query_of
 
 
 class RedisServer:
@@ -167,34 +83,18 @@ def meg_env(*, database, broker, progbat_url, media_root):
 
 
 def start_gunicorn(*, port, env, log_path, workers=4):
-    web = Child("gunicorn", [str(BIN / "gunicorn"), "meg.wsgi:application",
-                             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                             "--access-logfile", "-", "--timeout", "60",
-                             # not the shared default socket of every gunicorn of this user
-                             "--no-control-socket"],
-                env=env, log_path=log_path)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers():
-        if not web.alive():
-            raise AssertionError(f"gunicorn exited:\n{web.tail()}")
-        try:
-            return requests.get(f"{url}/partners/progbat/webhooks/", timeout=2).status_code
-        except requests.RequestException:
-            return None
-
-    wait_until(answers, timeout=60, message=lambda: web.tail())
-    return web, url
+    web = procs.start_gunicorn("meg.wsgi:application", port=port, env=env, log_path=log_path,
+                               args=["--workers", str(workers), "--access-logfile", "-",
+                                     "--timeout", "60"])
+    return web, f"http://127.0.0.1:{port}"
 
 
 def start_celery_worker(*, env, log_path):
     """``celery -A meg worker --pool solo``: one process, one task at a time."""
-    worker = Child("celery-worker", [
-        str(BIN / "celery"), "-A", "meg", "worker", "--pool", "solo", "--concurrency", "1",
-        "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+    return procs.start_celery_worker([
+        "worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
         "--hostname", f"meg-test-{uuid.uuid4().hex[:8]}@%h"], env=env, log_path=log_path)
-    worker.wait_log(r"ready\.", timeout=60)
-    return worker
 
 
 def sandbox_token(sandbox_url, *, redirect_uri, username="cabinet-demo"):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from stdnum import iban as iban_number
 from stdnum.exceptions import ValidationError as NumberError
 
-from ..formats import iso_utc, money
+from sandboxes.common.formats import iso_utc, money
 
 MONEY = re.compile(r"^\d{1,10}\.\d{2}$")
 EXTERNAL_ID = re.compile(r"^[\w.:@-]{1,100}$")

@@ -5,7 +5,9 @@ from datetime import date, timedelta
 
 import requests
 
-from .harness import DEMO_KEY, IBAN, Session, api_session, check, invoice_body
+from sandboxes.common.selfcheck import Session, check
+
+from .harness import DEMO_KEY, IBAN, api_session, invoice_body
 
 
 def check_me(url):

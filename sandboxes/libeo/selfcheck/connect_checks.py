@@ -5,7 +5,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from .harness import CLIENT_ID, MEG, Session, api_session, check, csrf
+from sandboxes.common.selfcheck import Session, check
+
+from .harness import CLIENT_ID, MEG, api_session, csrf
 
 RETURN_TO = f"{MEG}/entreprise/7/achats/factures/31/payer?onglet=reglements"
 

@@ -2,9 +2,9 @@
 
 from datetime import date
 
-import requests
+from sandboxes.common.selfcheck import check, times_out
 
-from .harness import DEMO_KEY, api_session, check, elapsed, invoice_body
+from .harness import DEMO_KEY, api_session, elapsed, invoice_body
 
 
 def check_state(control, base):
@@ -61,12 +61,8 @@ def check_faults(control, base, url, api):
     slow, seconds = elapsed(lambda: api.get(f"{url}/me"))
     check(slow.status_code == 200 and seconds >= 2, "fault slow: answers normally after 2 s")
     faults(rate=1.0, kinds=["timeout"])
-    try:
-        api.get(f"{url}/me", timeout=1)
-        timed_out = False
-    except requests.Timeout:
-        timed_out = True
-    check(timed_out, "fault timeout: no answer within a client timeout")
+    check(times_out(lambda: api.get(f"{url}/me", timeout=1)),
+          "fault timeout: no answer within a client timeout")
     faults(rate=1.0, kinds=["500"], except_me=True)
     check(api.get(f"{url}/me").status_code == 200
           and api.put(f"{url}/invoices/f-1", json=invoice_body()).status_code == 500,

@@ -1,39 +1,17 @@
-"""What the checks stand on: the sandbox process, an API client, and ``check``."""
+"""What the Libeo checks stand on besides ``sandboxes.common.selfcheck``: the sandbox run as
+MEG's OpenID client, API and browser sessions, and a valid invoice body."""
 
-import os
-import subprocess
-import sys
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
-import requests
+from sandboxes.common import selfcheck
+from sandboxes.common.selfcheck import CheckFailed, Session
 
 CLIENT_ID = "libeo-selfcheck"
 CLIENT_SECRET = "libeo-selfcheck-secret"
 PASSWORD = "libeo-demo-2026"
 DEMO_KEY = "libeo_demo_dupont_0123456789abcdef"
 MEG = "http://127.0.0.1:8000"
-REPO_ROOT = Path(__file__).resolve().parents[3]
 IBAN = "FR7630006000011234567890189"
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition, what, details=None):
-    if not condition:
-        raise CheckFailed(f"{what}{f' — got {details!r}' if details is not None else ''}")
-    print(f"ok    {what}", flush=True)
-
-
-class Session(requests.Session):
-    """A requests session that never waits forever."""
-
-    def request(self, *args, **kwargs):
-        kwargs.setdefault("timeout", 30)
-        return super().request(*args, **kwargs)
 
 
 def api_session(key):
@@ -73,26 +51,11 @@ def elapsed(call):
     return result, time.monotonic() - started
 
 
-@contextmanager
 def sandbox(database, *, control=True, issuer="http://127.0.0.1:9/o"):
-    """Run ``python -m sandboxes.libeo --port 0`` and yield its base URL and log path."""
-    env = {**os.environ, "LIBEO_SANDBOX_DB": str(database),
-           "LIBEO_SANDBOX_CONTROL": "1" if control else "0",
-           "MEG_OIDC_ISSUER": issuer, "MEG_OIDC_CLIENT_ID": CLIENT_ID,
-           "MEG_OIDC_CLIENT_SECRET": CLIENT_SECRET,
-           "LIBEO_ALLOWED_RETURN_ORIGINS": f"{MEG} http://localhost:8000"}
-    env.pop("MEG_OIDC_SCOPES", None)
-    log = Path(str(database) + ".log")
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sandboxes.libeo", "--port", "0"], cwd=REPO_ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=log_file, text=True)
-        try:
-            ready = process.stdout.readline().strip()
-            if not ready.startswith("Libeo sandbox ready on "):
-                raise CheckFailed(f"sandbox did not start: {ready!r}\n{log.read_text()}")
-            print(f"--    {ready}", flush=True)
-            yield ready.removeprefix("Libeo sandbox ready on "), log
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    """The sandbox on ``database`` with MEG's OpenID provider at ``issuer``, its controls on or
+    off; yields its base URL."""
+    return selfcheck.sandbox("libeo", database, {
+        "LIBEO_SANDBOX_CONTROL": "1" if control else "0",
+        "MEG_OIDC_ISSUER": issuer, "MEG_OIDC_CLIENT_ID": CLIENT_ID,
+        "MEG_OIDC_CLIENT_SECRET": CLIENT_SECRET, "MEG_OIDC_SCOPES": None,
+        "LIBEO_ALLOWED_RETURN_ORIGINS": f"{MEG} http://localhost:8000"})

@@ -2,7 +2,9 @@
 
 import re
 
-from .harness import DEMO_KEY, Session, api_session, check, csrf, login
+from sandboxes.common.selfcheck import Session, check
+
+from .harness import DEMO_KEY, api_session, csrf, login
 
 
 def check_pages(base, url, dupont_payment_id):

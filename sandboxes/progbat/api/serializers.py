@@ -5,7 +5,9 @@ from decimal import Decimal
 from django.db.models import prefetch_related_objects
 from rest_framework import serializers
 
-from ..formats import iso_utc, money
+from sandboxes.common.formats import money
+
+from ..formats import iso_utc
 from ..models import (
     DEFAULT_CUSTOMER_ACCOUNT,
     DEFAULT_REVENUE_ACCOUNT,

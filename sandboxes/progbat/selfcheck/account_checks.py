@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from .harness import PASSWORD, Session, check
+from sandboxes.common.selfcheck import Session, check
+
+from .harness import PASSWORD
 
 
 def check_accounts(api, url):

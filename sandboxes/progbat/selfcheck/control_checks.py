@@ -2,7 +2,9 @@
 
 import requests
 
-from .harness import CLIENT_ID, CLIENT_SECRET, Session, check
+from sandboxes.common.selfcheck import Session, check, times_out
+
+from .harness import CLIENT_ID, CLIENT_SECRET
 from .oauth_checks import api_session
 
 
@@ -26,12 +28,8 @@ def check_controls(base, api, url, client, token, invoice_ids):
     check(failing.status_code == 500 and failing.json()["error"] == "server_error",
           "fault 500: the API answers 500 server_error")
     control.post(f"{base}/_sandbox/faults", json={"api": "slow"})
-    try:
-        api.get(f"{url}/accounts/acc_demo_dupont", timeout=1)
-        slow = False
-    except requests.Timeout:
-        slow = True
-    check(slow, "fault slow: the API does not answer within a client timeout")
+    check(times_out(lambda: api.get(f"{url}/accounts/acc_demo_dupont", timeout=1)),
+          "fault slow: the API does not answer within a client timeout")
     control.post(f"{base}/_sandbox/faults", json={"api": None})
     check(api.get(f"{url}/accounts/acc_demo_dupont").status_code == 200,
           "resetting the fault brings the API back")

@@ -1,33 +1,18 @@
-"""What the checks stand on: the sandbox process, a webhook receiver, and ``check``."""
+"""What the ProGBat checks stand on besides ``sandboxes.common.selfcheck``: the sandbox run as
+MEG's OAuth client and webhook receiver would configure it, and that receiver."""
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import requests
+from sandboxes.common import selfcheck
 
 CLIENT_ID = "meg-selfcheck"
 CLIENT_SECRET = "meg-selfcheck-secret"
 REDIRECT_URI = "http://127.0.0.1:8000/partners/progbat/oauth/callback/"
 WEBHOOK_SECRET = "whsec_c2VsZmNoZWNrLXNlY3JldC1mb3ItcHJvZ2JhdC1zYW5kYm94"
 PASSWORD = "progbat-demo-2026"
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition, what, details=None):
-    if not condition:
-        raise CheckFailed(f"{what}{f' — got {details!r}' if details is not None else ''}")
-    print(f"ok    {what}", flush=True)
 
 
 def wait_until(predicate, seconds=15):
@@ -37,14 +22,6 @@ def wait_until(predicate, seconds=15):
             return result
         time.sleep(0.1)
     return predicate()
-
-
-class Session(requests.Session):
-    """A requests session that never waits forever."""
-
-    def request(self, *args, **kwargs):
-        kwargs.setdefault("timeout", 30)
-        return super().request(*args, **kwargs)
 
 
 class WebhookReceiver:
@@ -83,25 +60,10 @@ class WebhookReceiver:
                     and json.loads(body)["data"]["invoice"]["version"] == version]
 
 
-@contextmanager
 def sandbox(database, *, control=True, webhook_url="http://127.0.0.1:9/"):
-    """Run ``python -m sandboxes.progbat --port 0`` and yield its base URL and log path."""
-    env = {**os.environ, "PROGBAT_SANDBOX_DB": str(database),
-           "PROGBAT_SANDBOX_CONTROL": "1" if control else "0",
-           "PROGBAT_CLIENT_ID": CLIENT_ID, "PROGBAT_CLIENT_SECRET": CLIENT_SECRET,
-           "PROGBAT_REDIRECT_URIS": REDIRECT_URI, "PROGBAT_WEBHOOK_URL": webhook_url,
-           "PROGBAT_WEBHOOK_SECRET": WEBHOOK_SECRET, "PROGBAT_WEBHOOK_BACKOFF_SECONDS": "0.2"}
-    log = Path(str(database) + ".log")
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sandboxes.progbat", "--port", "0"], cwd=REPO_ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=log_file, text=True)
-        try:
-            ready = process.stdout.readline().strip()
-            if not ready.startswith("ProGBat sandbox ready on "):
-                raise CheckFailed(f"sandbox did not start: {ready!r}\n{log.read_text()}")
-            print(f"--    {ready}", flush=True)
-            yield ready.removeprefix("ProGBat sandbox ready on "), log
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    """The sandbox on ``database``, its controls on or off; yields its base URL."""
+    return selfcheck.sandbox("progbat", database, {
+        "PROGBAT_SANDBOX_CONTROL": "1" if control else "0",
+        "PROGBAT_CLIENT_ID": CLIENT_ID, "PROGBAT_CLIENT_SECRET": CLIENT_SECRET,
+        "PROGBAT_REDIRECT_URIS": REDIRECT_URI, "PROGBAT_WEBHOOK_URL": webhook_url,
+        "PROGBAT_WEBHOOK_SECRET": WEBHOOK_SECRET, "PROGBAT_WEBHOOK_BACKOFF_SECONDS": "0.2"})

@@ -5,7 +5,9 @@ import time
 
 from standardwebhooks import Webhook
 
-from .harness import WEBHOOK_SECRET, check, wait_until
+from sandboxes.common.selfcheck import check
+
+from .harness import WEBHOOK_SECRET, wait_until
 
 
 def check_invoices(base, api, url, receiver, browser):

@@ -6,7 +6,9 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
-from .harness import CLIENT_ID, CLIENT_SECRET, PASSWORD, REDIRECT_URI, Session, check
+from sandboxes.common.selfcheck import Session, check
+
+from .harness import CLIENT_ID, CLIENT_SECRET, PASSWORD, REDIRECT_URI
 
 
 def check_oauth(base):

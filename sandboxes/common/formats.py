@@ -1,4 +1,4 @@
-"""How money and instants are written in JSON answers."""
+"""How money and instants are written in JSON, the same in API answers and webhooks."""
 
 from datetime import UTC
 
@@ -8,8 +8,8 @@ def money(amount):
     return f"{amount:.2f}"
 
 
-def iso_utc(moment):
+def iso_utc(moment, *, timespec="seconds"):
     """ISO 8601 in UTC with a ``Z``."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
