@@ -2,6 +2,7 @@
 
 import datetime
 import itertools
+from decimal import Decimal
 
 import factory
 from stdnum import luhn
@@ -113,3 +114,138 @@ class LicenceFactory(factory.django.DjangoModelFactory):
     tier = Tier.FREE
     starts_on = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=10))
     ends_on = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=300))
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "firms.Site"
+
+    firm = factory.SubFactory(FirmFactory)
+    name = factory.Sequence(lambda n: f"Site {n}")
+    city = "Lyon"
+
+
+class PartnerConventionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "firms.PartnerConvention"
+
+    firm = factory.SubFactory(FirmFactory)
+    partner = "progbat"
+    kind = "prescripteur"
+    signed_at = datetime.date(2026, 1, 5)
+
+
+class FirmNewsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "firms.FirmNews"
+
+    firm = factory.SubFactory(FirmFactory)
+    title = factory.Sequence(lambda n: f"Actualité {n}")
+    body = "Les bureaux ferment le 24 décembre."
+
+
+class SupplierInvoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "purchases.SupplierInvoice"
+
+    company = factory.SubFactory(CompanyFactory)
+    firm = factory.SelfAttribute("company.firm")
+    supplier_name = "Matériaux Rhône"
+    number = factory.Sequence(lambda n: f"F-{n:05d}")
+    issue_date = datetime.date(2026, 11, 2)
+    due_date = datetime.date(2026, 12, 2)
+    amount_excl_tax = Decimal("1000.00")
+    vat_amount = Decimal("200.00")
+    amount_incl_tax = Decimal("1200.00")
+    created_by = factory.SubFactory(UserFactory)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "purchases.Payment"
+
+    invoice = factory.SubFactory(SupplierInvoiceFactory)
+    company = factory.SelfAttribute("invoice.company")
+    firm = factory.SelfAttribute("invoice.firm")
+    idempotency_key = factory.Sequence(lambda n: f"pay-{n}")
+    amount = factory.SelfAttribute("invoice.amount_incl_tax")
+    execution_date = factory.SelfAttribute("invoice.due_date")
+    requested_by = factory.SelfAttribute("invoice.created_by")
+
+
+class ChartAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounting.ChartAccount"
+
+    company = factory.SubFactory(CompanyFactory)
+    firm = factory.SelfAttribute("company.firm")
+    number = "401000"
+    label = "Fournisseurs"
+
+
+class JournalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounting.Journal"
+
+    company = factory.SubFactory(CompanyFactory)
+    firm = factory.SelfAttribute("company.firm")
+    code = factory.Sequence(lambda n: f"J{n}")
+    label = "Achats"
+    source = "manual"
+
+
+class EntryFactory(factory.django.DjangoModelFactory):
+    """A draft entry, written directly (not balanced by itself: add its lines)."""
+
+    class Meta:
+        model = "accounting.Entry"
+
+    journal = factory.SubFactory(JournalFactory)
+    company = factory.SelfAttribute("journal.company")
+    firm = factory.SelfAttribute("journal.firm")
+    fiscal_year = 2026
+    number = factory.Sequence(lambda n: n + 1)
+    date = datetime.date(2026, 11, 2)
+    piece_ref = factory.Sequence(lambda n: f"P-{n}")
+    label = "Facture Matériaux Rhône"
+    source_ref = factory.Sequence(lambda n: f"doc-{n}")
+    source_version = 1
+    validated_at = factory.LazyFunction(lambda: datetime.datetime(2026, 11, 2, 9, 0,
+                                                                  tzinfo=datetime.UTC))
+
+
+class EntryLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounting.EntryLine"
+
+    entry = factory.SubFactory(EntryFactory)
+    firm = factory.SelfAttribute("entry.firm")
+    position = factory.Sequence(lambda n: n + 1)
+    account = "607000"
+    account_label = "Achats de marchandises"
+    label = "Facture Matériaux Rhône"
+    debit = Decimal("100.00")
+
+
+class ExportBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounting.ExportBatch"
+
+    company = factory.SubFactory(CompanyFactory)
+    firm = factory.SelfAttribute("company.firm")
+    created_by = factory.SubFactory(UserFactory)
+    format = "fec"
+    date_from = datetime.date(2026, 1, 1)
+    date_to = datetime.date(2026, 12, 31)
+
+
+class InboxEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounting.InboxEvent"
+
+    company = factory.SubFactory(CompanyFactory)
+    firm = factory.SelfAttribute("company.firm")
+    partner = "progbat"
+    webhook_id = factory.Sequence(lambda n: f"msg_{n}")
+    event_type = "invoice.validated"
+    payload = factory.LazyFunction(dict)

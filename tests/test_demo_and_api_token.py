@@ -1,9 +1,11 @@
 """`seed_demo` builds the stable demo surface; `create_api_token` gives a working token."""
 
+import datetime
 from io import StringIO
 
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from companies.models import Company, CompanyMembership, Licence, ModuleActivation
 from companies.selectors import is_module_admin
@@ -31,6 +33,8 @@ def test_seed_demo_is_idempotent_and_matches_the_design(db):
     boss = CompanyMembership.objects.get(company=dupont, role="dirigeant").user
     assert boss.email == "dirigeant@demo.meg.test"
     assert is_module_admin(boss, dupont, "achats")
+    link = dupont.progbat_link
+    assert (link.status, link.progbat_account_id) == ("active", "acc_demo_dupont")
 
     martin = Company.objects.get(firm=firm, siret="90000002700012")
     assert martin.name == "Martin Rénovation"
@@ -41,6 +45,13 @@ def test_seed_demo_is_idempotent_and_matches_the_design(db):
     extra = Company.objects.filter(firm=firm).exclude(pk__in=[dupont.pk, martin.pk])
     assert 45 <= extra.count() <= 55
     assert set(extra.values_list("state", flat=True)) == {"created", "activated", "inactivated"}
+    # Licences activated, expiring (within 30 days) and expired, as the design lists them.
+    today = timezone.localdate()
+    soon = today + datetime.timedelta(days=30)
+    licences = Licence.objects.filter(firm=firm)
+    assert licences.filter(starts_on__lte=today, ends_on__gt=soon).exists()
+    assert licences.filter(starts_on__lte=today, ends_on__gte=today, ends_on__lte=soon).exists()
+    assert licences.filter(ends_on__lt=today).exists()
 
 
 def test_demo_logins_work(db):

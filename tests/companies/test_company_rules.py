@@ -137,13 +137,17 @@ class TestStates:
         company.refresh_from_db()
         assert company.state == "created"
 
-    def test_inactivate_button_posts_and_updates_the_list(self, company, accountant):
+    def test_inactivate_button_posts_and_updates_the_list(self, company, accountant, firm):
+        still_active = factories.CompanyFactory(firm=firm, name="Toujours Active SARL")
         client = client_for(accountant)
-        client.post(f"/cabinet/entreprises/{company.pk}/etat/", {"state": "inactivated"})
+        response = client.post(f"/cabinet/entreprises/{company.pk}/etat/",
+                               {"state": "inactivated"})
+        assert response.status_code == 302
         company.refresh_from_db()
         assert company.state == "inactivated"
         listing = client.get("/cabinet/entreprises/?state=inactivated").content.decode()
         assert company.name in listing
+        assert still_active.name not in listing  # the list shows the inactivated ones only
 
 
 def test_company_list_sorts_names_the_french_way(firm, accountant):

@@ -14,7 +14,9 @@ from tests.conftest import client_for
 
 def nav_of(user, company):
     """The module names in the company-space navigation, as the user sees them."""
-    html = client_for(user).get(f"/entreprise/{company.pk}/").content.decode()
+    response = client_for(user).get(f"/entreprise/{company.pk}/")
+    assert response.status_code == 200, user  # an empty nav must not be an error page
+    html = response.content.decode()
     return {m.name for m in Module.objects.all() if f'data-testid="nav-module-{m.code}"' in html}
 
 
