@@ -113,7 +113,13 @@ class JournalUpdateSerializer(serializers.Serializer):
 
 
 class JournalDetailView(CompanyAPIMixin, APIView):
-    """``PATCH`` a journal's code and label (firm users who manage the company)."""
+    """One journal; ``PATCH`` its code and label (firm users who manage the company)."""
+
+    @extend_schema(responses={200: JournalSerializer})
+    def get(self, request, company_id, journal_id):
+        journal = get_object_or_404(selectors.journals_summary(company=self.company()),
+                                    pk=journal_id)
+        return Response(JournalSerializer(journal).data)
 
     @extend_schema(request=JournalUpdateSerializer, responses={200: JournalSerializer})
     def patch(self, request, company_id, journal_id):

@@ -27,7 +27,8 @@ from oauth2_provider.models import (
 )
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from partners.common.models import Consent, OutboxMessage, PartnerConnection
+from accounting.models import ChainSeal, FiscalYear
+from partners.common.models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
 from partners.libeo.models import LibeoConnectIntent, LibeoConnection, LibeoInvoice
 from partners.progbat.models import ProgbatLink, ProgbatUserAccess
 from tests import factories
@@ -48,6 +49,7 @@ SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLI
 # add page must answer 403. Keyed by model name alone: the audit trail is moving to its own app.
 ADD_FORBIDDEN = {
     "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "inboxevent",
+    "fiscalyear", "chainseal", "outboxattempt",
     "auditevent",
     "accesstoken", "refreshtoken", "grant", "idtoken",
 }
@@ -106,8 +108,15 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
                                      refresh_token=PARTNER_REFRESH_TOKEN)
     Consent.objects.create(firm=firm, company=company, user=dirigeant, partner="progbat",
                            text_version="v1", text_sha256=Consent.fingerprint("texte"))
-    OutboxMessage.objects.create(firm=firm, company=company, partner="libeo",
-                                 action="invoice.send", idempotency_key="outbox-1")
+    message = OutboxMessage.objects.create(firm=firm, company=company, partner="libeo",
+                                           action="invoice.send", idempotency_key="outbox-1")
+    OutboxAttempt.objects.create(firm=firm, company=company, message=message, number=1,
+                                 started_at=now, outcome="sent", status_code=200)
+    batch = factories.ExportBatchFactory(company=company, created_by=accountant)
+    FiscalYear.objects.create(firm=firm, company=company, start=datetime.date(2025, 1, 1),
+                              end=datetime.date(2025, 12, 31), state="closed", closed_at=now,
+                              closed_by=accountant, fec_export=batch)
+    ChainSeal.objects.create(company=company, last_position=0, head_hash="0" * 64)
     link = ProgbatLink.objects.create(firm=firm, company=company, status="active",
                                       activated_at=now, activated_by=accountant,
                                       progbat_account_id="acc_admin_test")
@@ -117,7 +126,7 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
         source="api_key", libeo_company_name=company.name, libeo_siren=company.siren,
         plan="free", checked_at=now, connected_by=dirigeant)
     LibeoInvoice.objects.create(firm=firm, invoice=invoice, sent_version=1, sent_at=now)
-    LibeoConnectIntent.objects.create(firm=firm, company=company, invoice=invoice, user=dirigeant)
+    LibeoConnectIntent.objects.create(firm=firm, company=company, user=dirigeant)
 
     Group.objects.create(name="Support")
     EmailAddress.objects.create(user=dirigeant, email=dirigeant.email, verified=True,

@@ -14,7 +14,7 @@ from django_scopes.exceptions import ScopeError
 from django_scopes.state import state as scope_state
 from rest_framework.authtoken.models import Token
 
-from accounting.models import ExportBatch
+from accounting.models import ExportBatch, Journal
 from companies.models import Company, CompanyMembership, ModuleActivation
 from firms.models import FirmMembership
 from purchases.models import SupplierInvoice
@@ -58,6 +58,9 @@ def foreign_objects(other_company):
     return {
         "invoice_id": invoice.pk,
         "export_id": export.pk,
+        "journal_id": Journal.objects.create(firm=other_company.firm, company=other_company,
+                                             code="VT", label="Ventes",
+                                             source="progbat").pk,
         "end": "2026-12-31",
         "company_id": other_company.pk,
         "user_id": CompanyMembership.objects.get(company=other_company).user_id,
