@@ -29,7 +29,13 @@ from .services.journals import journal_update
 
 
 class CompanyAPIMixin(ScopedAPIMixin):
-    """The company in the URL, if the token's user may see its accounting (else 404/403)."""
+    """The company in the URL, if the token's user may see its accounting (else 404/403),
+    checked before anything else, so that another tenant's ids answer 404 whatever the
+    method."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.company()
 
     def company(self):
         if not hasattr(self, "_company"):
