@@ -167,7 +167,7 @@ def test_verify_journals_detects_a_line_changed_in_the_database(guide_invoice, e
     post_webhook(invoice_event(guide_invoice, invoice_id="inv_2", number="FAC002"))
     export(guide_invoice)
     out = StringIO()
-    call_command("verify_journals", stdout=out)
+    call_command("verify_journals", "--company", str(guide_invoice.pk), stdout=out)
     assert "2 écriture(s) exportée(s), intactes" in out.getvalue()
 
     with tampering() as cursor:
@@ -176,7 +176,7 @@ def test_verify_journals_detects_a_line_changed_in_the_database(guide_invoice, e
                        "(SELECT id FROM accounting_entry WHERE piece_ref = 'FAC002')")
     out = StringIO()
     with pytest.raises(CommandError):
-        call_command("verify_journals", stdout=out)
+        call_command("verify_journals", "--company", str(guide_invoice.pk), stdout=out)
     assert "VT-2026-000002" in out.getvalue()
     assert "ne correspond plus à son empreinte" in out.getvalue()
 
@@ -188,4 +188,4 @@ def test_the_chain_continues_across_exports(guide_invoice, export, post_webhook)
     first, second = Entry.objects.order_by("chain_position")
     assert second.previous_hash == first.chain_hash
     assert (first.chain_position, second.chain_position) == (1, 2)
-    call_command("verify_journals", stdout=StringIO())
+    call_command("verify_journals", "--company", str(guide_invoice.pk), stdout=StringIO())
