@@ -235,10 +235,12 @@ def _export(batch_id):
     company = Company.objects.select_for_update().get(pk=batch.company_id)  # one chain writer
     entries = batch_entries(batch)
     drafts = entries.filter(state=Entry.State.DRAFT)
-    exported = [ExportedEntry(*row) for row in
-                drafts.select_for_update(of=("self",)).order_by(*ENTRY_ORDER)
-                .values_list("pk", "journal__source", "source_ref")]
+    draft_ids = list(drafts.select_for_update(of=("self",)).values_list("pk", flat=True))
     entries_number(drafts)
+    # In the file's order (numbers given just above): each is zipped with its chain link.
+    exported = [ExportedEntry(*row) for row in
+                Entry.objects.filter(pk__in=draft_ids).order_by(*ENTRY_ORDER)
+                .values_list("pk", "journal__source", "source_ref")]
     now = timezone.now()
     position, previous = _chain_head(company)
     written = _write_file(batch, company, entries, previous,

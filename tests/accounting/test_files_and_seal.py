@@ -146,7 +146,8 @@ def test_the_same_period_can_be_exported_again(linked_company, post_webhook, exp
     assert (again.entry_count, first.entry_count) == (2, 1)
     numbers = [line["EcritureNum"] for line in fec_rows(again)]
     assert sorted(set(numbers)) == ["VT-2026-000001", "VT-2026-000002"]
-    assert verify()[0]
+    intact, output = verify()
+    assert intact, output
 
 
 def test_renaming_a_journal_keeps_one_journal_and_an_intact_seal(linked_company, post_webhook,
@@ -174,7 +175,8 @@ def two_exported(linked_company, post_webhook, export):
     for n in (1, 2, 3):
         post_webhook(invoice_event(linked_company, invoice_id=f"inv_{n}", number=f"FAC00{n}"))
     batch = export(linked_company)
-    assert verify()[0]
+    intact, output = verify()
+    assert intact, output
     return batch
 
 
@@ -226,3 +228,17 @@ def test_an_untouched_file_downloads_byte_for_byte(two_exported, client, account
     assert api.status_code == 200
     body = b"".join(api.streaming_content)
     assert hashlib.sha256(body).hexdigest() == two_exported.sha256
+
+
+def test_chain_follows_the_definitive_numbers_whatever_the_arrival_order(linked_company,
+                                                                        post_webhook, export):
+    for n, day in enumerate(["2026-09-30", "2026-06-10", "2026-08-01", "2026-07-14"]):
+        post_webhook(invoice_event(linked_company, invoice_id=f"inv_{n}", number=f"F{n}",
+                                   date=day))
+    export(linked_company)
+    entries = list(Entry.objects.order_by("chain_position"))
+    assert [e.number for e in entries] == [1, 2, 3, 4]
+    assert [str(e.date) for e in entries] == ["2026-06-10", "2026-07-14", "2026-08-01",
+                                              "2026-09-30"]
+    intact, output = verify(linked_company)
+    assert intact, output
