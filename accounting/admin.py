@@ -8,6 +8,7 @@ from .models import (
     ExportBatch,
     FiscalYear,
     InboxEvent,
+    IntegrityCheck,
     Journal,
     JournalSequence,
     PcgAccount,
@@ -54,6 +55,13 @@ class FiscalYearAdmin(ReadOnlyAdmin):
     list_display = ["company", "start", "end", "state", "closed_at", "closed_by"]
     list_filter = ["state"]
     list_select_related = ["company", "closed_by"]
+
+
+@admin.register(IntegrityCheck)
+class IntegrityCheckAdmin(ReadOnlyAdmin):
+    list_display = ["company", "intact", "entry_count", "checked_at"]
+    list_filter = ["intact"]
+    list_select_related = ["company"]
 
 
 @admin.register(ChainSeal)

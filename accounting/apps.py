@@ -26,3 +26,4 @@ class AccountingConfig(AppConfig):
 
         post_migrate.connect(_ensure_pcg, sender=self)
         register_module_page("export-ecritures", "accounting:export_space")
+        from . import extensions  # noqa: F401  (registers the dashboard panel)

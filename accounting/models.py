@@ -237,6 +237,28 @@ class FiscalYear(models.Model):
         return self.state == self.State.OPEN
 
 
+class IntegrityCheck(models.Model):
+    """The last ``verify_journals`` result of a company (run nightly, and on demand)."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.OneToOneField("companies.Company", on_delete=models.CASCADE,
+                                   related_name="integrity_check",
+                                   verbose_name=_("entreprise"))
+    checked_at = models.DateTimeField(_("vérifié le"))
+    intact = models.BooleanField(_("intègre"))
+    entry_count = models.PositiveIntegerField(_("écritures vérifiées"), default=0)
+    problems = models.JSONField(_("anomalies"), default=list, blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("contrôle d'inaltérabilité")
+        verbose_name_plural = _("contrôles d'inaltérabilité")
+
+    def __str__(self):
+        return f"{self.company_id}: {'intègre' if self.intact else 'altéré'}"
+
+
 class ChainSeal(models.Model):
     """The head of a company's chain of final entries, updated in the same transaction as
     every export: a deleted or un-finalised last entry no longer matches it (DESIGN §7.1)."""

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import exports, ingestion
+from .services import exports, ingestion, integrity
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -29,3 +29,9 @@ def export_sweep():
     """Periodic: exports whose task was never queued (broker down) are queued again."""
     for batch_id in exports.exports_left_pending():
         export_run.delay(batch_id)
+
+
+@shared_task(ignore_result=True)
+def journals_verify():
+    """Nightly: ``verify_journals`` for every company; firm admins alerted on a failure."""
+    integrity.integrity_check_all()

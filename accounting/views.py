@@ -17,7 +17,7 @@ from meg.views import CompanyMixin, FirmMixin, add_service_errors
 
 from . import selectors
 from .forms import ExportForm, PeriodForm
-from .models import ExportBatch
+from .models import ExportBatch, IntegrityCheck
 from .services.exports import (
     ExportFileAltered,
     export_file_open,
@@ -62,6 +62,7 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
             exports=exports,
             events=selectors.partner_events_needing_attention(company=self.company)[:20],
             fiscal_years=fiscal_years_list(self.company),
+            integrity=IntegrityCheck.objects.filter(company=self.company).first(),
             carried_over=selectors.entries_carried_over(company=self.company)[:50],
             **kwargs)
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -220,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
     "inbox-sweep": {"task": "accounting.tasks.inbox_sweep", "schedule": 30.0},
     "outbox-sweep": {"task": "partners.common.tasks.outbox_sweep", "schedule": 60.0},
     "export-sweep": {"task": "accounting.tasks.export_sweep", "schedule": 60.0},
+    "journals-verify": {"task": "accounting.tasks.journals_verify",
+                        "schedule": crontab(hour=3, minute=17)},
 }
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died unacknowledged is redelivered after this many seconds.

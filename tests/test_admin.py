@@ -27,7 +27,7 @@ from oauth2_provider.models import (
 )
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from accounting.models import ChainSeal, FiscalYear
+from accounting.models import ChainSeal, FiscalYear, IntegrityCheck
 from partners.common.models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
 from partners.libeo.models import LibeoConnectIntent, LibeoConnection, LibeoInvoice
 from partners.progbat.models import ProgbatLink, ProgbatUserAccess
@@ -49,7 +49,7 @@ SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLI
 # add page must answer 403. Keyed by model name alone: the audit trail is moving to its own app.
 ADD_FORBIDDEN = {
     "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "inboxevent",
-    "fiscalyear", "chainseal", "outboxattempt",
+    "fiscalyear", "chainseal", "outboxattempt", "integritycheck",
     "auditevent",
     "accesstoken", "refreshtoken", "grant", "idtoken",
 }
@@ -117,6 +117,7 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
                               end=datetime.date(2025, 12, 31), state="closed", closed_at=now,
                               closed_by=accountant, fec_export=batch)
     ChainSeal.objects.create(company=company, last_position=0, head_hash="0" * 64)
+    IntegrityCheck.objects.create(firm=firm, company=company, checked_at=now, intact=True)
     link = ProgbatLink.objects.create(firm=firm, company=company, status="active",
                                       activated_at=now, activated_by=accountant,
                                       progbat_account_id="acc_admin_test")

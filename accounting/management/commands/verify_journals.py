@@ -1,34 +1,22 @@
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scopes_disabled
 
-from accounting.chain import verify_chain
-from accounting.models import Entry, ExportBatch
-from accounting.services.exports import export_file_altered
-from companies.models import Company
+from accounting.services.integrity import companies_to_verify, integrity_check_run
 
 
 class Command(BaseCommand):
-    help = ("Vérifie l'inaltérabilité des écritures exportées (chaînage SHA-256) et signale "
-            "toute modification. Code de sortie 1 si une altération est trouvée.")
+    help = ("Vérifie l'inaltérabilité des écritures exportées (chaînage SHA-256, sceau, "
+            "fichiers) et signale toute modification. Code de sortie 1 si une altération est "
+            "trouvée. Le résultat est gardé par entreprise (affiché dans l'export).")
 
     def add_arguments(self, parser):
         parser.add_argument("--company", type=int, help="Identifiant d'une seule entreprise.")
 
     def handle(self, *args, company=None, **options):
+        problems = 0
         with scopes_disabled():
-            companies = Company.objects.filter(
-                pk__in=Entry.objects.exclude(chain_hash="").values("company"))
-            if company:
-                companies = companies.filter(pk=company)
-            problems = 0
-            for each in companies.order_by("name"):
-                found = verify_chain(each) + [
-                    f"Fichier {batch.file_name} (export n° {batch.pk}) : ses octets ne "
-                    "correspondent plus à son empreinte SHA-256 (modifié ou supprimé)"
-                    for batch in ExportBatch.objects.filter(company=each,
-                                                            status=ExportBatch.Status.DONE)
-                    if export_file_altered(batch)]
-                count = Entry.objects.filter(company=each, state=Entry.State.EXPORTED).count()
+            for each in companies_to_verify(company):
+                found, count = integrity_check_run(each)
                 if found:
                     problems += len(found)
                     self.stdout.write(self.style.ERROR(f"{each.name} (SIRET {each.siret}) :"))
