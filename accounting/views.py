@@ -17,7 +17,7 @@ from meg.views import CompanyMixin, FirmMixin, add_service_errors
 
 from . import selectors
 from .forms import ExportForm, PeriodForm
-from .models import ExportBatch, IntegrityCheck
+from .models import ExportBatch, IntegrityCheck, Journal
 from .services.exports import (
     ExportFileAltered,
     export_file_open,
@@ -25,6 +25,7 @@ from .services.exports import (
     export_request,
 )
 from .services.fiscal_years import AlreadyClosed, fiscal_year_close, fiscal_years_list
+from .services.journals import journal_update
 
 MODULE = "export-ecritures"
 
@@ -86,6 +87,25 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
                                             "instant."))
                 return redirect(f"{request.path}?export={batch.pk}#exports")
         return self.render_to_response(self.get_context_data(export_form=form), status=400)
+
+
+class JournalEditView(ExportSpaceMixin, View):
+    """Rename a journal (code and label used by exports from now on)."""
+
+    def post(self, request, company_id, journal_id):
+        if not self.can_manage:
+            raise PermissionDenied
+        journal = get_object_or_404(Journal, company=self.company, pk=journal_id)
+        try:
+            journal = journal_update(journal=journal, actor=request.user,
+                                     code=request.POST.get("code", ""),
+                                     label=request.POST.get("label", ""))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Journal enregistré : %(code)s — %(label)s.")
+                             % {"code": journal.code, "label": journal.label})
+        return redirect(f"{reverse('accounting:export_space', args=[company_id])}#journaux")
 
 
 class FiscalYearCloseView(ExportSpaceMixin, View):

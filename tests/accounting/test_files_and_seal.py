@@ -242,3 +242,21 @@ def test_chain_follows_the_definitive_numbers_whatever_the_arrival_order(linked_
                                               "2026-09-30"]
     intact, output = verify(linked_company)
     assert intact, output
+
+
+def test_journal_code_is_a_setting_of_the_export_space(linked_company, post_webhook,
+                                                        accountant, dirigeant, client):
+    post_webhook(invoice_event(linked_company))
+    journal = Journal.objects.get()
+    url = f"/entreprise/{linked_company.pk}/export-ecritures/journaux/{journal.pk}/"
+    client.force_login(accountant)
+    client.post(url, {"code": "vte", "label": " Ventes   chantiers "})
+    journal.refresh_from_db()
+    assert (journal.code, journal.label) == ("VTE", "Ventes chantiers")
+    client.post(url, {"code": "V", "label": "x"})  # too short: refused, nothing changes
+    journal.refresh_from_db()
+    assert journal.code == "VTE"
+    client.force_login(dirigeant)
+    assert client.post(url, {"code": "XX", "label": "x"}).status_code in (403, 404)
+    journal.refresh_from_db()
+    assert journal.code == "VTE"
