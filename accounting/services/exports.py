@@ -236,6 +236,11 @@ def _export(batch_id):
     entries = batch_entries(batch)
     drafts = entries.filter(state=Entry.State.DRAFT)
     draft_ids = list(drafts.select_for_update(of=("self",)).values_list("pk", flat=True))
+    # The period lies in one fiscal year (checked at request): drafts take it as it is derived
+    # now, so that a closing date changed since they arrived never mixes two years' numbers.
+    year = fiscal_year_of(company, batch.date_from)
+    Entry.objects.filter(pk__in=draft_ids).exclude(fiscal_year=year.end.year).update(
+        fiscal_year=year.end.year)
     entries_number(drafts)
     # In the file's order (numbers given just above): each is zipped with its chain link.
     exported = [ExportedEntry(*row) for row in

@@ -260,3 +260,16 @@ def test_journal_code_is_a_setting_of_the_export_space(linked_company, post_webh
     assert client.post(url, {"code": "XX", "label": "x"}).status_code in (403, 404)
     journal.refresh_from_db()
     assert journal.code == "VTE"
+
+
+def test_changing_the_closing_date_never_mixes_two_years_numbers(linked_company, post_webhook,
+                                                                 export):
+    post_webhook(invoice_event(linked_company, invoice_id="inv_sep", number="SEP",
+                               date="2026-09-01"))
+    assert Entry.objects.get().fiscal_year == 2026  # closing on 31/12
+    linked_company.fiscal_year_end_day, linked_company.fiscal_year_end_month = 30, 6
+    linked_company.save()
+    batch = export(linked_company, period=(datetime.date(2026, 7, 1),
+                                           datetime.date(2027, 6, 30)))
+    assert {line["EcritureNum"] for line in fec_rows(batch)} == {"VT-2027-000001"}
+    assert Entry.objects.get().fiscal_year == 2027
