@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "partners.common",
     "partners.progbat",
     "partners.libeo",
+    "demo",
 ]
 
 MIDDLEWARE = [

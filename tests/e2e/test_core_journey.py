@@ -12,7 +12,7 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import Page, expect
 
 from companies.models import Company
-from meg import demo as demo_data
+from demo import seed as demo_data
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,7 @@ ACCOUNTANT_NAME = "Claire Expert"
 DIRIGEANT = demo_data.MARTIN["dirigeant"][0]  # martin@demo.meg.test
 COMPANY_NAME = demo_data.MARTIN["name"]  # Martin Rénovation
 
-# The demo firm as ``seed_demo`` builds it (meg/demo.py), counted by hand rather than asked of
+# The demo firm as ``seed_demo`` builds it (demo/seed.py), counted by hand rather than asked of
 # the code that draws the dashboard. Companies: Dupont, Martin and Lefèvre, activated, plus 50
 # numbered ones: n % 10 in (1, 2) stay created (10), n % 10 == 3 are inactivated (5), the other
 # 35 are activated; n % 3 == 0 are trésorerie dossiers (16). Licences: Dupont's (premium) and

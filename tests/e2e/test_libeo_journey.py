@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from companies.models import Company, CompanyMembership, Module
 from companies.services import modules_save, user_module_access_set
-from meg import demo as demo_data
+from demo import seed as demo_data
 from partners.libeo.models import LibeoConnection
 from purchases.models import Payment
 from purchases.services import invoice_create

@@ -12,7 +12,7 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from companies.models import Company
-from meg import demo as demo_data
+from demo import seed as demo_data
 from tests.e2e.test_core_journey import log_in
 from tests.sandboxes import SANDBOX_PASSWORD
 

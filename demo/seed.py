@@ -1,4 +1,6 @@
-"""The stable demo surface of DESIGN §11, created by ``manage.py seed_demo`` (idempotent)."""
+"""The stable demo surface of DESIGN §11, created by ``manage.py seed_demo`` (idempotent).
+
+It builds on every app, partners included: this package sits above them all (DESIGN §2)."""
 
 import datetime
 
