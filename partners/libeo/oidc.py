@@ -78,6 +78,10 @@ class MegOIDCValidator(OAuth2Validator):
     def get_additional_claims(self, request):
         return user_claims(request.user)
 
+    def get_discovery_claims(self, request):
+        return ["sub", "email", "email_verified", "name", "given_name", "family_name",
+                "meg_company_siren", "meg_company_name"]
+
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
         # Tokens are for people who consented: never for a client on its own behalf
         # (client credentials), whatever grant type an application was given.

@@ -162,6 +162,8 @@ def test_discovery_names_the_endpoints_libeo_uses(db):
         f"{base}/authorize/", f"{base}/token/", f"{base}/userinfo/",
         f"{base}/.well-known/jwks.json")
     assert set(metadata["scopes_supported"]) == {"openid", "email", "profile", "meg_company"}
+    assert {"sub", "email", "family_name", "meg_company_siren"} <= set(
+        metadata["claims_supported"])
     assert Client().get("/o/.well-known/jwks.json").json()["keys"]
 
 
