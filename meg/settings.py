@@ -315,9 +315,12 @@ OAUTH2_PROVIDER = {
     "OIDC_RSA_PRIVATE_KEY": _oidc_private_key(),
     "PKCE_REQUIRED": True,
     "OAUTH2_VALIDATOR_CLASS": "partners.libeo.oidc.MegOIDCValidator",
-    "SCOPES": {"openid": "Vous identifier", "email": "Votre adresse e-mail",
-               "profile": "Vos nom et prénom",
-               "meg_company": "La raison sociale et le SIREN de l'entreprise connectée"},
+    # What the consent screen lists; each claim goes out only under its scope
+    # (partners.libeo.oidc.MegOIDCValidator.oidc_claim_scope).
+    "SCOPES": {"openid": "Un identifiant de votre compte MEG (un numéro, sans autre donnée)",
+               "email": "Votre adresse e-mail", "profile": "Votre nom",
+               "meg_company": "Le SIREN et le nom de l'entreprise pour laquelle vous vous "
+                              "connectez"},
     "DEFAULT_SCOPES": ["openid"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
     "REQUEST_APPROVAL_PROMPT": "force",
@@ -332,6 +335,9 @@ OAUTH2_PROVIDER = {
     # Loopback http redirects exist only in development (the sandboxes).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
 }
+# Client ids of the resource servers allowed to introspect tokens at /o/introspect/ (with their
+# client credentials); empty: nobody.
+MEG_OIDC_INTROSPECTION_CLIENTS = env_list("MEG_OIDC_INTROSPECTION_CLIENTS")
 LIBEO_OIDC_CLIENT_ID = env("LIBEO_OIDC_CLIENT_ID", "libeo-sandbox")
 LIBEO_OIDC_CLIENT_SECRET = env("LIBEO_OIDC_CLIENT_SECRET", "libeo-sandbox-secret")
 LIBEO_OIDC_REDIRECT_URIS = env(

@@ -11,7 +11,7 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include("partners.libeo.oidc_urls")),  # the OpenID provider (Libeo)
     path("cabinet/", include("firms.urls")),
     # Module pages do not depend on this order: see companies.module_pages.
     path("", include("partners.progbat.urls")),

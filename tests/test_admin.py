@@ -29,7 +29,12 @@ from rest_framework.authtoken.models import Token, TokenProxy
 
 from accounting.models import ChainSeal, FiscalYear, IntegrityCheck
 from partners.common.models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
-from partners.libeo.models import LibeoConnectIntent, LibeoConnection, LibeoInvoice
+from partners.libeo.models import (
+    LibeoConnectIntent,
+    LibeoConnection,
+    LibeoInvoice,
+    RedeemedAuthorizationCode,
+)
 from partners.progbat.models import ProgbatLink, ProgbatUserAccess
 from tests import factories
 
@@ -51,7 +56,7 @@ ADD_FORBIDDEN = {
     "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "inboxevent",
     "fiscalyear", "chainseal", "outboxattempt", "integritycheck",
     "auditevent",
-    "accesstoken", "refreshtoken", "grant", "idtoken",
+    "accesstoken", "refreshtoken", "grant", "idtoken", "redeemedauthorizationcode",
 }
 
 
@@ -148,6 +153,8 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
     get_grant_model().objects.create(user=dirigeant, application=application,
                                      code=OAUTH_GRANT_CODE, expires=expires,
                                      redirect_uri="https://libeo.example.test/callback")
+    RedeemedAuthorizationCode.objects.create(code_digest="0" * 64, client_id=application.client_id,
+                                             user=dirigeant, access_token_id=access.pk)
 
 
 @pytest.fixture

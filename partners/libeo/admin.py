@@ -1,6 +1,11 @@
 from django.contrib import admin
 
-from .models import LibeoConnectIntent, LibeoConnection, LibeoInvoice
+from .models import (
+    LibeoConnectIntent,
+    LibeoConnection,
+    LibeoInvoice,
+    RedeemedAuthorizationCode,
+)
 
 
 @admin.register(LibeoConnection)
@@ -24,3 +29,17 @@ class LibeoInvoiceAdmin(admin.ModelAdmin):
 class LibeoConnectIntentAdmin(admin.ModelAdmin):
     list_display = ["user", "company", "created_at"]
     search_fields = ["user__email", "company__name"]
+
+
+@admin.register(RedeemedAuthorizationCode)
+class RedeemedAuthorizationCodeAdmin(admin.ModelAdmin):
+    """Written by the OpenID provider only (a replayed code is what support looks for)."""
+
+    list_display = ["client_id", "user", "redeemed_at", "replayed_at"]
+    list_filter = ["client_id"]
+    search_fields = ["user__email", "client_id"]
+    readonly_fields = ["code_digest", "client_id", "user", "access_token_id", "token_family",
+                       "redeemed_at", "replayed_at"]
+
+    def has_add_permission(self, request):
+        return False

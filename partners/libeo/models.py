@@ -92,3 +92,32 @@ class LibeoConnectIntent(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.company}"
+
+
+class RedeemedAuthorizationCode(models.Model):
+    """An authorization code of MEG's OpenID provider, once exchanged for tokens.
+
+    django-oauth-toolkit deletes a code when it is used; this row keeps its digest and what it
+    gave, so that the same code presented again revokes those tokens (RFC 6749 §4.1.2).
+    """
+
+    code_digest = models.CharField(_("empreinte du code (SHA-256)"), max_length=64, unique=True)
+    # Plain ids, not foreign keys: django-oauth-toolkit's models are swappable, and a token
+    # deleted since (expired, revoked) simply has nothing left to revoke.
+    client_id = models.CharField(_("client OpenID"), max_length=100, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+", verbose_name=_("utilisateur"))
+    access_token_id = models.BigIntegerField(_("jeton d'accès délivré (id)"), null=True,
+                                             blank=True)
+    token_family = models.UUIDField(_("famille des jetons de rafraîchissement"), null=True,
+                                    blank=True)
+    redeemed_at = models.DateTimeField(_("échangé le"), auto_now_add=True)
+    replayed_at = models.DateTimeField(_("représenté le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("code d'autorisation échangé")
+        verbose_name_plural = _("codes d'autorisation échangés")
+        ordering = ["-redeemed_at"]
+
+    def __str__(self):
+        return f"{self.client_id} → {self.user} ({self.redeemed_at:%Y-%m-%d %H:%M})"
