@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import exports, ingestion, integrity
+from .services import exports, ingestion, integrity, reminders
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -35,3 +35,15 @@ def export_sweep():
 def journals_verify():
     """Nightly: ``verify_journals`` for every company; firm admins alerted on a failure."""
     integrity.integrity_check_all()
+
+
+@shared_task(ignore_result=True)
+def events_refused_notify():
+    """Hourly: refused or ignored partner events, told once to the firm's admins."""
+    reminders.events_refused_notify()
+
+
+@shared_task(ignore_result=True)
+def closing_reminders():
+    """Daily: fiscal years left open three months after their closing date."""
+    reminders.closing_reminders()

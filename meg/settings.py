@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "partners.common",
     "partners.progbat",
     "partners.libeo",
+    "notifications",
     "demo",
 ]
 
@@ -97,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "meg.context_processors.navigation",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -181,6 +183,8 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "MEG <no-reply@meg.test>")
+# The address people reach MEG at, for the links in e-mails.
+MEG_BASE_URL = env("MEG_BASE_URL", "http://127.0.0.1:8000")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -224,6 +228,14 @@ CELERY_BEAT_SCHEDULE = {
     "export-sweep": {"task": "accounting.tasks.export_sweep", "schedule": 60.0},
     "journals-verify": {"task": "accounting.tasks.journals_verify",
                         "schedule": crontab(hour=3, minute=17)},
+    "notifications-digest": {"task": "notifications.tasks.notifications_digest",
+                             "schedule": crontab(hour=7, minute=0)},
+    "events-refused-notify": {"task": "accounting.tasks.events_refused_notify",
+                              "schedule": crontab(minute=5)},
+    "closing-reminders": {"task": "accounting.tasks.closing_reminders",
+                          "schedule": crontab(hour=6, minute=30)},
+    "progbat-trials-remind": {"task": "partners.progbat.tasks.trials_remind",
+                              "schedule": crontab(hour=8, minute=0)},
 }
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died unacknowledged is redelivered after this many seconds.

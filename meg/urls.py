@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("accounting.urls")),
     path("", include("purchases.urls")),
     path("", include("companies.urls")),
+    path("", include("notifications.urls")),
     path("api/v1/", include("meg.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

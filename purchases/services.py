@@ -3,11 +3,14 @@ providers report (provider-agnostic: see ``purchases.providers``)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
+from notifications.models import Kind
+from notifications.services import notify
 
 from .models import Payment, SupplierInvoice
 from .providers import payment_provider, payment_providers, provider_for_method
@@ -177,4 +180,12 @@ def payment_settle(*, payment, result):
                      data={"payment_id": payment.pk, "provider": payment.provider,
                            "provider_payment_id": payment.provider_payment_id,
                            "error_code": payment.error_code})
+    if payment.status == Payment.Status.FAILED:
+        notify(users=[payment.requested_by], kind=Kind.PAYMENT_FAILED,
+               fact_key=f"payment-failed:{payment.pk}",
+               title=_("Paiement en échec : %(invoice)s") % {"invoice": payment.invoice},
+               body=_("%(amount)s € — %(reason)s La facture reste à payer.") % {
+                   "amount": payment.amount,
+                   "reason": payment.error_detail or payment.error_code},
+               url=reverse("purchases:invoice", args=[payment.company_id, payment.invoice_id]))
     return payment

@@ -28,6 +28,7 @@ from oauth2_provider.models import (
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from accounting.models import ChainSeal, FiscalYear, IntegrityCheck
+from notifications.models import Notification, Preference
 from partners.common.models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
 from partners.libeo.models import (
     LibeoConnectIntent,
@@ -123,6 +124,9 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
                               closed_by=accountant, fec_export=batch)
     ChainSeal.objects.create(company=company, last_position=0, head_hash="0" * 64)
     IntegrityCheck.objects.create(firm=firm, company=company, checked_at=now, intact=True)
+    Notification.objects.create(user=accountant, kind="link_error", fact_key="admin-test",
+                                title="Liaison en erreur")
+    Preference.objects.create(user=accountant, kind="link_error", mode="digest")
     link = ProgbatLink.objects.create(firm=firm, company=company, status="active",
                                       activated_at=now, activated_by=accountant,
                                       progbat_account_id="acc_admin_test")

@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from accounting.models import ExportBatch, Journal
 from companies.models import Company, CompanyMembership, ModuleActivation
 from firms.models import FirmMembership
+from notifications.models import Notification
 from purchases.models import SupplierInvoice
 from tests import factories
 from tests.conftest import client_for
@@ -62,6 +63,8 @@ def foreign_objects(other_company):
                                              code="VT", label="Ventes",
                                              source="progbat").pk,
         "end": "2026-12-31",
+        "notification_id": Notification.objects.create(
+            user=export.created_by, kind="link_error", fact_key="tenancy-test", title="x").pk,
         "company_id": other_company.pk,
         "user_id": CompanyMembership.objects.get(company=other_company).user_id,
         "membership_id": FirmMembership.objects.filter(firm=other_company.firm).first().pk,

@@ -2,22 +2,21 @@
 each company, with the last result kept per company and the firm's admins alerted when a
 company's books stop being intact."""
 
-import logging
+import hashlib
 
-from django.conf import settings
-from django.core.mail import send_mail
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from companies.models import Company
 from firms.models import FirmMembership
+from notifications.models import Kind
+from notifications.services import notify
 
 from ..chain import verify_chain
 from ..models import Entry, ExportBatch, IntegrityCheck
 from .exports import export_file_altered
-
-logger = logging.getLogger(__name__)
 
 
 def company_problems(company):
@@ -58,19 +57,16 @@ def integrity_check_all():
 
 
 def _alert_firm_admins(company, problems):
-    admins = list(FirmMembership.objects.filter(firm_id=company.firm_id,
-                                                role=FirmMembership.Role.ADMIN)
-                  .values_list("user__email", flat=True))
-    if not admins:
-        return
-    body = _("Bonjour,\n\nLe contrôle d'inaltérabilité des journaux de %(company)s (SIRET "
-             "%(siret)s) a trouvé %(n)d anomalie(s) :\n\n%(list)s\n\nLes écritures exportées "
-             "ne doivent jamais changer : vérifiez ce qui s'est passé et signalez-le à "
-             "l'administrateur de MEG.\n\n— MEG") % {
-        "company": company.name, "siret": company.siret, "n": len(problems),
-        "list": "\n".join(f"- {problem}" for problem in problems)}
-    try:
-        send_mail(_("MEG : anomalie d'inaltérabilité pour %(company)s") % {
-            "company": company.name}, body, settings.DEFAULT_FROM_EMAIL, admins)
-    except OSError:
-        logger.exception("integrity alert for company %s not sent", company.pk)
+    admins = [m.user for m in FirmMembership.objects.filter(
+        firm_id=company.firm_id, role=FirmMembership.Role.ADMIN).select_related("user")]
+    fingerprint = hashlib.sha256("\n".join(problems).encode()).hexdigest()[:16]
+    notify(users=admins, kind=Kind.INTEGRITY_FAILED,
+           fact_key=f"integrity:{company.pk}:{fingerprint}",
+           title=_("Anomalie d'inaltérabilité pour %(company)s") % {"company": company.name},
+           body=_("Le contrôle des journaux de %(company)s (SIRET %(siret)s) a trouvé "
+                  "%(n)d anomalie(s) :\n%(list)s\nLes écritures exportées ne doivent jamais "
+                  "changer : vérifiez ce qui s'est passé et signalez-le à l'administrateur de "
+                  "MEG.") % {"company": company.name, "siret": company.siret,
+                            "n": len(problems),
+                            "list": "\n".join(f"- {problem}" for problem in problems)},
+           url=reverse("accounting:export_space", args=[company.pk]) + "#integrite")

@@ -83,9 +83,14 @@ def connection_disconnect(*, user):
 
 
 def connection_expire(connection_id, *, reason):
-    PartnerConnection.objects.filter(pk=connection_id).update(
+    expired = PartnerConnection.objects.filter(pk=connection_id).exclude(
+        status=PartnerConnection.Status.EXPIRED).update(
         status=PartnerConnection.Status.EXPIRED, last_error=reason[:300],
         updated_at=timezone.now())
+    if expired:
+        from ..notices import connection_expired
+
+        connection_expired(connection_id, reason)
 
 
 def fresh_access_token(connection_id, *, rejected_token=None):

@@ -152,6 +152,9 @@ def _fail(link, code, detail):
     audit_record(firm=link.firm, company=link.company, actor=None, action="progbat.link_error",
                  summary=_("Liaison ProGBat en erreur : %(detail)s") % {"detail": detail},
                  data={"code": code})
+    from ..notices import link_error
+
+    link_error(link)
     return link
 
 
