@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 from oauth2_provider.models import get_access_token_model, get_application_model
 
-from meg import demo as demo_data
+from demo import seed as demo_data
 from partners.libeo.models import LibeoConnectIntent, RedeemedAuthorizationCode
 from partners.libeo.oidc_clients import oidc_client_create
 from tests.conftest import client_for
