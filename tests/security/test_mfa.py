@@ -11,6 +11,7 @@ from html import unescape
 import pyotp
 import pytest
 from allauth.mfa.models import Authenticator
+from django.core import mail
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
@@ -283,3 +284,17 @@ def test_mfa_pages_speak_french_in_meg_layout(collaborateur):
     assert "Sécurité du compte" in index and "Application d'authentification" in index
     assert 'class="topbar"' in index  # MEG's base template
     assert "<script>" not in index and "onclick" not in index
+
+
+def test_a_password_reset_does_not_skip_the_second_factor(collaborateur):
+    """MEG logs the user in after a password reset: with MFA, only after the code step."""
+    Authenticator.objects.create(user=collaborateur, type="totp", data={"secret": "A" * 32})
+    client = Client()
+    client.post("/accounts/password/reset/", {"email": "collab@alpha.test"})
+    key_url = re.search(r"http://testserver(/accounts/password/reset/key/\S+)",
+                        mail.outbox[-1].body).group(1)
+    form_url = client.get(key_url)["Location"]  # allauth hides the key behind a redirect
+    response = client.post(form_url, {"password1": "Nouveau-mot-de-passe-2026",
+                                       "password2": "Nouveau-mot-de-passe-2026"})
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert client.get("/cabinet/")["Location"].startswith("/accounts/login/")
