@@ -28,6 +28,13 @@ class FirmUserEditForm(forms.Form):
         self.fields["site"].queryset = Site.objects.filter(firm=firm)
 
 
+class FirmSecurityForm(forms.Form):
+    mfa_required = forms.BooleanField(
+        label=_("MFA obligatoire"), required=False,
+        help_text=_("Chaque utilisateur du cabinet devra configurer une application "
+                    "d'authentification (ou une clé de sécurité) avant d'accéder à MEG."))
+
+
 class SiteForm(forms.ModelForm):
     class Meta:
         model = Site

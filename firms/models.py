@@ -21,6 +21,10 @@ class Firm(TimeStampedModel):
 
     name = models.CharField(_("nom"), max_length=200)
     siren = models.CharField(_("SIREN"), max_length=9, unique=True, validators=[validate_siren])
+    mfa_required = models.BooleanField(
+        _("MFA obligatoire"), default=False,
+        help_text=_("Chaque utilisateur du cabinet doit configurer la double authentification "
+                    "avant d'accéder à MEG."))
 
     class Meta:
         verbose_name = _("cabinet")

@@ -2,8 +2,9 @@
 
 import datetime
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from companies.models import Company, Licence, Tier
@@ -64,4 +65,14 @@ def firm_users(*, firm):
     return (FirmMembership.objects.filter(firm=firm).select_related("user", "site")
             .annotate(portfolio_size=Count("user__portfolio",
                                            filter=Q(user__portfolio__firm=firm)))
+            .order_by("user__last_name", "user__first_name", "user__email"))
+
+
+def firm_users_mfa(*, firm):
+    """The firm's users, each with ``has_mfa``: an authenticator app or a security key."""
+    factors = Authenticator.objects.filter(
+        user_id=OuterRef("user_id"),
+        type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN])
+    return (FirmMembership.objects.filter(firm=firm).select_related("user")
+            .annotate(has_mfa=Exists(factors))
             .order_by("user__last_name", "user__first_name", "user__email"))

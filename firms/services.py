@@ -1,4 +1,4 @@
-"""Writes of the firm side: firm users, sites, news and partner conventions."""
+"""Writes of the firm side: firm users, sites, news, partner conventions and security policy."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -96,3 +96,17 @@ def convention_set(*, firm, actor, partner, kind, signed_at, trial_plan="start_p
                  % {"partner": convention.get_partner_display(),
                     "kind": convention.get_kind_display()})
     return convention
+
+
+@transaction.atomic
+def firm_mfa_required_set(*, firm, actor, required):
+    """Require MFA of every firm user (or stop requiring it): meg.mfa enforces it per request."""
+    if firm.mfa_required == required:
+        return firm
+    firm.mfa_required = required
+    firm.save(update_fields=["mfa_required", "updated_at"])
+    summary = (_("MFA obligatoire activée pour les utilisateurs du cabinet") if required
+               else _("MFA obligatoire désactivée pour les utilisateurs du cabinet"))
+    audit_record(firm=firm, actor=actor, action="firm.mfa_required", summary=summary,
+                 data={"mfa_required": required})
+    return firm

@@ -1,7 +1,7 @@
 """Firm dashboard (``/cabinet/``) and its *Paramètres* pages."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -18,13 +18,14 @@ from . import services
 from .forms import (
     AuditFilterForm,
     ConventionForm,
+    FirmSecurityForm,
     FirmUserEditForm,
     FirmUserForm,
     NewsForm,
     SiteForm,
 )
 from .models import FirmMembership, FirmNews, PartnerConvention, Site
-from .selectors import dashboard_figures, firm_users
+from .selectors import dashboard_figures, firm_users, firm_users_mfa
 
 PAGE_SIZE = 25
 
@@ -202,6 +203,35 @@ class PartnerConnectionsView(FirmMixin, TemplateView):
         cards = [(card.template_name, card.context(self.request))
                  for card in registry.partner_cards]
         return super().get_context_data(cards=cards, **kwargs)
+
+
+class SecurityView(FirmMixin, FormView):
+    """*Sécurité*: the firm's MFA policy (changed by firm admins) and who has set MFA up."""
+
+    template_name = "firms/security.html"
+    form_class = FirmSecurityForm
+
+    def get_initial(self):
+        return {"mfa_required": self.firm.mfa_required}
+
+    def get_context_data(self, **kwargs):
+        users = firm_users_mfa(firm=self.firm) if self.membership.is_admin else None
+        return super().get_context_data(users=users, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if not self.membership.is_admin:
+            raise PermissionDenied
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        required = form.cleaned_data["mfa_required"]
+        services.firm_mfa_required_set(firm=self.firm, actor=self.request.user,
+                                       required=required)
+        messages.success(self.request, _("MFA obligatoire activée : chaque utilisateur du cabinet "
+                                         "configurera la double authentification à sa prochaine "
+                                         "page.") if required
+                         else _("MFA obligatoire désactivée."))
+        return redirect("firms:security")
 
 
 class AuditView(FirmMixin, TemplateView):

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "meg.tenancy.TenantScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "meg.mfa.MFAPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -154,6 +156,20 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
 }
+
+# Multi-factor authentication (allauth.mfa): TOTP apps, recovery codes, WebAuthn keys and
+# passkeys. Who must have it is MEG's policy (meg/mfa.py): the firm users of a firm that
+# requires it, and the Django admin's staff in production.
+MFA_ADAPTER = "meg.mfa.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "MEG"
+MFA_TOTP_TOLERANCE = 1  # one 30 s step either side: phones' clocks drift
+# allauth refuses MFA to unverified addresses against squatting at sign-up; MEG has no sign-up
+# (firms create the accounts), and it verifies no address, so this would lock everyone out.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Browsers allow WebAuthn on http://localhost and 127.0.0.1; production is https only.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("Anglais"))]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
@@ -48,8 +49,11 @@ OAUTH_ACCESS_TOKEN = "oauth-access-token-never-shown-0005"
 OAUTH_REFRESH_TOKEN = "oauth-refresh-token-never-shown-0006"
 OAUTH_GRANT_CODE = "oauth-grant-code-never-shown-0007"
 API_TOKEN = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9"  # a DRF token is 40 hex characters
+TOTP_SECRET = "TOTPSECRETNEVERSHOWN234567ABCDEF"  # base32, as allauth.mfa stores it
+RECOVERY_SEED = "recovery-seed-never-shown-0008"
 SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLIENT_SECRET,
-           OAUTH_ACCESS_TOKEN, OAUTH_REFRESH_TOKEN, OAUTH_GRANT_CODE, API_TOKEN]
+           OAUTH_ACCESS_TOKEN, OAUTH_REFRESH_TOKEN, OAUTH_GRANT_CODE, API_TOKEN, TOTP_SECRET,
+           RECOVERY_SEED]
 
 # Admins that forbid adding on purpose (rows written by MEG or by the OAuth flows only): their
 # add page must answer 403. Keyed by model name alone: the audit trail is moving to its own app.
@@ -58,6 +62,7 @@ ADD_FORBIDDEN = {
     "fiscalyear", "chainseal", "outboxattempt", "integritycheck",
     "auditevent",
     "accesstoken", "refreshtoken", "grant", "idtoken", "redeemedauthorizationcode",
+    "authenticator",  # MFA factors are set up by their owner only
 }
 
 
@@ -142,6 +147,10 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
     EmailAddress.objects.create(user=dirigeant, email=dirigeant.email, verified=True,
                                 primary=True)
     Token.objects.create(user=accountant, key=API_TOKEN)
+    Authenticator.objects.create(user=accountant, type=Authenticator.Type.TOTP,
+                                 data={"secret": TOTP_SECRET})
+    Authenticator.objects.create(user=accountant, type=Authenticator.Type.RECOVERY_CODES,
+                                 data={"seed": RECOVERY_SEED, "used_mask": 0})
     application = get_application_model().objects.create(
         name="Libeo", client_id="libeo-admin-test", client_secret=OAUTH_CLIENT_SECRET,
         client_type="confidential", authorization_grant_type="authorization-code",
