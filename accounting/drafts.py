@@ -4,13 +4,16 @@ A partner package turns its own payload into an ``EntryDraft`` (its words → ou
 decides at the door whether the draft can become an entry (DESIGN §5.3 "202 means it will be
 journalised"): amounts the database can hold, one side per line, a balanced entry, PCG account
 numbers. Text is made safe rather than refused: control characters become spaces, whitespace
-collapses, long labels are cut with "…", and empty labels fall back.
+collapses, long labels are cut with "…", and empty labels fall back; a lone surrogate (which
+no database encoding can hold) becomes U+FFFD.
 """
 
+import datetime
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 CENT = Decimal("0.01")
@@ -22,6 +25,9 @@ PIECE_REF_MAX = 60
 SOURCE_REF_MAX = 100
 MAX_VERSION = 2**31 - 1
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Dates the books hold: a year's arithmetic (fiscal years, UTC offsets) never leaves Python's.
+FIRST_DAY, LAST_DAY = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
 THIRD_PARTY_PREFIXES = ("401", "411", "419", "467")
 
 
@@ -29,10 +35,35 @@ def clean_text(value, max_length, *fallbacks):
     """One line of safe text: control characters → space, whitespace collapsed, trimmed, cut
     to ``max_length`` with "…"; if nothing is left, the first fallback that has text."""
     for candidate in (value, *fallbacks):
-        text = " ".join(CONTROL.sub(" ", str(candidate or "")).split())
+        text = " ".join(CONTROL.sub(" ", encodable(str(candidate or ""))).split())
         if text:
             return text if len(text) <= max_length else text[:max_length - 1].rstrip() + "…"
     return ""
+
+
+def encodable(text):
+    """``text`` as UTF-8 can hold it: a lone surrogate (``"\\ud800"`` in JSON) → U+FFFD."""
+    return SURROGATE.sub("\ufffd", text)
+
+
+def parse_day(value):
+    """An ISO date (``AAAA-MM-JJ``) between 1900 and 2999; else None."""
+    try:
+        day = parse_date(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
+
+
+def parse_moment(value):
+    """An ISO date-time with its UTC offset, between 1900 and 2999; else None."""
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return moment if FIRST_DAY <= moment.date() <= LAST_DAY else None
 
 
 def parse_amount(value):
@@ -112,6 +143,11 @@ def draft_clean(draft, *, known_account=None):
 def draft_problems(draft, *, known_account=None):
     """(cleaned draft, field errors, amount errors): see ``draft_clean``."""
     malformed, invalid = {}, {}
+    if parse_day(draft.date) is None:
+        malformed["date"] = _("Date AAAA-MM-JJ attendue (années 1900 à 2999).")
+    if parse_moment(draft.validated_at) is None:
+        malformed["validated_at"] = _(
+            "Date et heure ISO 8601 avec fuseau attendues (années 1900 à 2999).")
     if not 1 <= draft.source_version <= MAX_VERSION:
         malformed["source_version"] = _("Entier positif attendu (au plus %(max)d).") % {
             "max": MAX_VERSION}

@@ -89,10 +89,11 @@ class FirmUserDetailView(FirmMixin, FormView):
                 "initial": {"role": self.target.role, "site": self.target.site}}
 
     def get_context_data(self, **kwargs):
-        attached = (Company.objects.filter(firm=self.firm, accountants__user=self.target)
+        user = self.target.user  # a FirmMembership is not a user: filtering by it raised
+        attached = (Company.objects.filter(firm=self.firm, accountants__user=user)
                     .order_by("name"))
         available = (Company.objects.filter(firm=self.firm)
-                     .exclude(accountants__user=self.target).order_by("name").only("id", "name"))
+                     .exclude(accountants__user=user).order_by("name").only("id", "name"))
         return super().get_context_data(target=self.target, attached=attached,
                                         available=available, **kwargs)
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "meg.middleware.NulGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,6 +184,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Private documents (invoices' PDFs): no URL, served by views that check access.
+    "documents": {"BACKEND": "meg.storage.PrivateStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
@@ -191,6 +194,10 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env("MEG_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "/media/"
+# Empty: "documents" next to MEDIA_ROOT (never under it, whatever serves /media/).
+MEG_DOCUMENTS_ROOT = env("MEG_DOCUMENTS_ROOT", "")
+# Uploaded documents (an invoice's PDF) larger than this are refused.
+MEG_MAX_UPLOAD_MB = int(env("MEG_MAX_UPLOAD_MB", "20"))
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

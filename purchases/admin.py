@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Payment, SupplierInvoice
 
@@ -20,6 +21,13 @@ class SupplierInvoiceAdmin(admin.ModelAdmin):
     search_fields = ["supplier_name", "number", "company__name"]
     list_select_related = ["company"]
     inlines = [PaymentInline]
+    # The PDF has no URL (meg.storage.PrivateStorage): shown by name, changed in MEG only.
+    exclude = ["pdf"]
+    readonly_fields = ["document"]
+
+    @admin.display(description=_("facture (PDF)"))
+    def document(self, invoice):
+        return invoice.pdf.name or "—"
 
 
 @admin.register(Payment)

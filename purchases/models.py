@@ -4,6 +4,7 @@ Payments are provider-agnostic: a provider (see ``purchases.providers``) serves 
 method, makes the payments asked of it, and reports their outcome through ``payment_settle``.
 """
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from meg.models import TimeStampedModel
+from meg.storage import documents
+
+
+def invoice_document_name(invoice, filename):
+    """A name nobody can guess (the file is served only by the invoice's document view)."""
+    return f"achats/{invoice.company_id}/{uuid.uuid4().hex}.pdf"
 
 
 class SupplierInvoice(TimeStampedModel):
@@ -36,7 +43,8 @@ class SupplierInvoice(TimeStampedModel):
                                      default=Decimal("0.00"))
     amount_incl_tax = models.DecimalField(_("montant TTC"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("devise"), max_length=3, default="EUR")
-    pdf = models.FileField(_("facture (PDF)"), upload_to="achats/%Y/%m/", blank=True)
+    pdf = models.FileField(_("facture (PDF)"), upload_to=invoice_document_name,
+                           storage=documents, blank=True)
     payment_method = models.CharField(_("mode de règlement"), max_length=20,
                                       choices=PaymentMethod.choices,
                                       default=PaymentMethod.TRANSFER)

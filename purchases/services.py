@@ -1,12 +1,15 @@
 """Achats use cases: supplier invoices, the one-click "Payer", and the payment states that
 providers report (provider-agnostic: see ``purchases.providers``)."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from pypdf import PdfReader
 
 from audit.services import audit_record
 from notifications.models import Kind
@@ -25,6 +28,41 @@ class ConnectionNeeded(Exception):
     def __init__(self, provider):
         super().__init__(provider.code)
         self.provider = provider
+
+
+def invoice_pdf_check(upload):
+    """Refuse (``ValidationError`` on ``pdf``) an uploaded file that is too big
+    (``MEG_MAX_UPLOAD_MB``) or that is not a PDF a parser can open and read pages from."""
+    limit = settings.MEG_MAX_UPLOAD_MB
+    if upload.size > limit * 1024 * 1024:
+        raise ValidationError({"pdf": _("Le fichier dépasse %(n)d Mo : joignez une facture "
+                                        "plus légère.") % {"n": limit}})
+    not_a_pdf = ValidationError({"pdf": _("Ce fichier n'est pas un PDF lisible : joignez la "
+                                          "facture au format PDF.")})
+    try:
+        upload.seek(0)
+        if upload.read(5) != b"%PDF-":
+            raise not_a_pdf
+        upload.seek(0)
+        reader = PdfReader(upload)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ValidationError({"pdf": _("Ce PDF est protégé par un mot de passe : joignez "
+                                            "une version sans mot de passe.")})
+        pages = len(reader.pages)
+    except ValidationError:
+        raise
+    except Exception:  # a damaged file makes pypdf raise about anything
+        raise not_a_pdf from None
+    finally:
+        upload.seek(0)
+    if not pages:
+        raise not_a_pdf
+
+
+def _check_new_pdf(fields):
+    pdf = fields.get("pdf")
+    if pdf and not isinstance(pdf, FieldFile):  # a new file, not the one already stored
+        invoice_pdf_check(pdf)
 
 
 def provider_for(invoice):
@@ -56,6 +94,7 @@ def live_payment(invoice):
 
 @transaction.atomic
 def invoice_create(*, company, actor, **fields):
+    _check_new_pdf(fields)
     invoice = SupplierInvoice(firm_id=company.firm_id, company=company, created_by=actor,
                               **{k: v for k, v in fields.items() if k in INVOICE_FIELDS})
     invoice.full_clean()
@@ -68,6 +107,7 @@ def invoice_create(*, company, actor, **fields):
 @transaction.atomic
 def invoice_update(*, invoice, actor, **fields):
     """Edit an invoice; one already sent to a payment provider is sent again."""
+    _check_new_pdf(fields)
     invoice = SupplierInvoice.objects.select_for_update().get(pk=invoice.pk)
     changed = {name: value for name, value in fields.items()
                if name in INVOICE_FIELDS and getattr(invoice, name) != value}

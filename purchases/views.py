@@ -5,9 +5,10 @@ providers bring their own pages (options, connection), linked from here through 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -122,6 +123,25 @@ class InvoiceView(InvoiceMixin, TemplateView):
                 return redirect("purchases:invoice", company_id=company_id,
                                 invoice_id=invoice_id)
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class InvoiceDocumentView(InvoiceMixin, View):
+    """« Voir la facture (PDF) »: the stored PDF, to whoever may open the invoice (the file
+    itself has no public address)."""
+
+    def get(self, request, company_id, invoice_id):
+        if not self.invoice.pdf:
+            raise Http404
+        try:
+            handle = self.invoice.pdf.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        name = slugify(f"facture {self.invoice.supplier_name} {self.invoice.number}")
+        response = FileResponse(handle, content_type="application/pdf",
+                                filename=f"{name[:80] or 'facture'}.pdf")
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class PaymentStateView(InvoiceMixin, TemplateView):

@@ -9,14 +9,13 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from meg.queue import enqueue_on_commit
 
 from ..chart import nearest_pcg_label
-from ..drafts import draft_clean
+from ..drafts import draft_clean, encodable, parse_moment
 from ..models import Entry, InboxEvent
 from .journals import journal_for
 
@@ -34,9 +33,10 @@ DUPLICATE = "duplicate"
 
 
 def storable(value):
-    """The payload as PostgreSQL's JSON can hold it: a NUL character becomes U+FFFD."""
+    """The payload as PostgreSQL's JSON can hold it: a NUL character or a lone surrogate
+    becomes U+FFFD. (The partner package bounds the nesting depth.)"""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return encodable(value).replace("\x00", "\ufffd")
     if isinstance(value, list):
         return [storable(item) for item in value]
     if isinstance(value, dict):
@@ -65,7 +65,7 @@ def inbox_receive(*, company, webhook_id, event_type, draft, payload,
                      draft=draft.as_json())
     receipt = Receipt("queued")
     with scopes_disabled():
-        if not_before is not None and parse_datetime(draft.validated_at) < not_before:
+        if not_before is not None and parse_moment(draft.validated_at) < not_before:
             row.status, row.reason = InboxEvent.Status.IGNORED, _(
                 "Document validé avant l'activation de la liaison (non rétroactif).")
             receipt = Receipt("ignored", "validated_before_link", row.reason)

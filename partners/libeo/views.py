@@ -5,7 +5,8 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
@@ -17,6 +18,14 @@ from purchases.views import AchatsMixin
 
 from . import client, services
 from .forms import LibeoKeyForm
+
+
+def own_invoice(company, invoice_id):
+    """The company's invoice named by ``?facture=`` (digits), or None: a return URL is not
+    trusted to name anything else."""
+    if not (invoice_id.isascii() and invoice_id.isdigit() and len(invoice_id) <= 18):
+        return None  # 18 digits: within PostgreSQL's bigint
+    return SupplierInvoice.objects.filter(company=company, pk=int(invoice_id)).first()
 
 
 class OptionsView(AchatsMixin, TemplateView):
@@ -61,7 +70,10 @@ class ConnectView(AchatsMixin, TemplateView):
         invoice_id = self.request.GET.get("facture") or self.request.POST.get("facture")
         if not invoice_id:
             return None
-        return get_object_or_404(SupplierInvoice, company=self.company, pk=invoice_id)
+        invoice = own_invoice(self.company, invoice_id)
+        if invoice is None:
+            raise Http404
+        return invoice
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(invoice=self.invoice(), **kwargs)
@@ -83,8 +95,8 @@ class ReturnView(AchatsMixin, View):
     """Back from Libeo with a one-time code: the key is fetched, then back to the invoice."""
 
     def get(self, request, company_id):
-        invoice_id = request.GET.get("facture")
-        target = (reverse("purchases:invoice", args=[company_id, invoice_id]) if invoice_id
+        invoice = own_invoice(self.company, request.GET.get("facture", ""))
+        target = (reverse("purchases:invoice", args=[company_id, invoice.pk]) if invoice
                   else reverse("purchases:home", args=[company_id]))
         try:
             services.libeo_connect_complete(company=self.company, actor=request.user,

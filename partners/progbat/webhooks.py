@@ -5,18 +5,29 @@ Nothing is stored for 400 / 401 / 404 / 422; accounting decides everything else 
 event, or says why not) and journalises it after commit. No body answers 500.
 """
 
+import base64
+import binascii
+import hashlib
+import hmac
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from accounting.drafts import DraftRefused, EntryDraft, LineDraft, draft_problems
+from accounting.drafts import (
+    DraftRefused,
+    EntryDraft,
+    LineDraft,
+    draft_problems,
+    parse_day,
+    parse_moment,
+)
 from accounting.services.inbox import DUPLICATE, inbox_receive, inbox_seen
 
 from .models import ProgbatLink
@@ -26,6 +37,9 @@ EVENT_TYPES = {"invoice.validated", "invoice.updated"}
 SIREN = re.compile(r"^[0-9]{9}$")
 MAX_BODY_BYTES = 1_000_000
 MAX_WEBHOOK_ID = 100
+MAX_DEPTH = 32  # ProGBat's events nest 6 levels; deeper bodies are refused before any work
+# An identifier looked up as is: printable, no NUL (PostgreSQL) nor lone surrogate (UTF-8).
+IDENTIFIER = re.compile(r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
 ENTRY_PATH = "data.invoice.entry"
 
 
@@ -64,19 +78,17 @@ def _text(container, key, errors, path, *, required=True):
     return value
 
 
-def _datetime(value):
-    try:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-    except ValueError:  # well-formed but impossible, e.g. month 13
-        return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
-
-
-def _date(value):
-    try:
-        return parse_date(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
+def _too_deep(value):
+    """Whether ``value`` nests more than ``MAX_DEPTH`` levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def read_invoice_event(event):
@@ -86,6 +98,8 @@ def read_invoice_event(event):
     if not isinstance(data, dict):
         return None, {"data": _("Objet attendu.")}
     account_id = _text(data, "account_id", errors, "data.")
+    if account_id and not IDENTIFIER.fullmatch(account_id):
+        errors["data.account_id"] = _("Identifiant de compte ProGBat invalide.")
     siren = _text(data, "siren", errors, "data.")
     if siren and not SIREN.match(siren):
         errors["data.siren"] = _("SIREN de 9 chiffres attendu.")
@@ -99,10 +113,11 @@ def read_invoice_event(event):
     version = invoice.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         errors[p + "version"] = _("Entier positif attendu.")
-    if _datetime(invoice.get("validated_at")) is None:
-        errors[p + "validated_at"] = _("Date et heure ISO 8601 avec fuseau attendues.")
-    if _date(invoice.get("date")) is None:
-        errors[p + "date"] = _("Date AAAA-MM-JJ attendue.")
+    if parse_moment(invoice.get("validated_at")) is None:
+        errors[p + "validated_at"] = _(
+            "Date et heure ISO 8601 avec fuseau attendues (années 1900 à 2999).")
+    if parse_day(invoice.get("date")) is None:
+        errors[p + "date"] = _("Date AAAA-MM-JJ attendue (années 1900 à 2999).")
     customer = invoice.get("customer")
     if not isinstance(customer, dict):
         errors[p + "customer"] = _("Objet attendu.")
@@ -144,30 +159,73 @@ def read_invoice_event(event):
 def _draft_path(key):
     if key == "entry":
         return ENTRY_PATH
-    if key in ("source_version", "source_ref"):
-        return {"source_version": "data.invoice.version", "source_ref": "data.invoice.id"}[key]
+    invoice_fields = {"source_version": "data.invoice.version", "source_ref": "data.invoice.id",
+                      "date": "data.invoice.date", "validated_at": "data.invoice.validated_at"}
+    if key in invoice_fields:
+        return invoice_fields[key]
     return f"{ENTRY_PATH}.{key}"
+
+
+def _signed_bytes(body, headers):
+    """Whether ``body`` carries a valid signature, verified over its raw bytes.
+
+    standardwebhooks decodes the body as UTF-8 before signing it again, so it cannot check a
+    body that is not UTF-8; this is its scheme on bytes (same secret, same 5-minute tolerance,
+    same ``v1,<base64>`` signatures), so that such a body is told "malformed", not "unsigned".
+    """
+    hook = Webhook(settings.PROGBAT_WEBHOOK_SECRET)
+    headers = {key.lower(): value for key, value in headers.items()}
+    msg_id = headers.get("webhook-id", "")
+    signatures = headers.get("webhook-signature", "")
+    try:
+        stamp = hook._Webhook__verify_timestamp(headers.get("webhook-timestamp", ""))
+    except WebhookVerificationError:
+        return False
+    signed = f"{msg_id}.{math.floor(stamp.timestamp())}.".encode() + body
+    expected = hmac.new(hook._whsecret, signed, hashlib.sha256).digest()
+    for versioned in signatures.split(" "):
+        version, _comma, signature = versioned.partition(",")
+        try:
+            given = base64.b64decode(signature)
+        except (binascii.Error, ValueError):
+            continue
+        if version == "v1" and hmac.compare_digest(expected, given):
+            return bool(msg_id)
+    return False
+
+
+def _verified(body, headers):
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return _signed_bytes(body, headers)
+    try:
+        Webhook(settings.PROGBAT_WEBHOOK_SECRET).verify(body, dict(headers), json_parse=False)
+    except (WebhookVerificationError, ValueError):
+        return False
+    return True
 
 
 def receive(body: bytes, headers) -> Answer:
     if len(body) > MAX_BODY_BYTES:
         return _error(413, "too_large", _("Corps de plus de %(n)d octets.") % {
             "n": MAX_BODY_BYTES})
-    try:
-        Webhook(settings.PROGBAT_WEBHOOK_SECRET).verify(body, dict(headers), json_parse=False)
-    except (WebhookVerificationError, ValueError):
+    if not _verified(body, headers):
         return _error(401, "invalid_signature",
                       _("Signature absente, invalide ou trop ancienne (tolérance 5 minutes)."))
     webhook_id = headers.get("webhook-id", "")
-    if len(webhook_id) > MAX_WEBHOOK_ID:
-        return _malformed({"webhook-id": _("%(n)d caractères au plus.") % {
+    if len(webhook_id) > MAX_WEBHOOK_ID or not IDENTIFIER.fullmatch(webhook_id):
+        return _malformed({"webhook-id": _("%(n)d caractères imprimables au plus.") % {
             "n": MAX_WEBHOOK_ID}})
     if inbox_seen(webhook_id):
         return _duplicate()
     try:
-        event = json.loads(body)
-    except (ValueError, RecursionError):
-        return _error(400, "malformed", _("Le corps n'est pas du JSON valide."))
+        event = json.loads(body.decode())
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return _error(400, "malformed", _("Le corps n'est pas du JSON valide en UTF-8."))
+    if _too_deep(event):
+        return _error(400, "malformed", _("JSON imbriqué sur plus de %(n)d niveaux.") % {
+            "n": MAX_DEPTH})
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         return _error(400, "malformed", _("Champ « type » obligatoire."),
                       {"type": _("Champ obligatoire.")})

@@ -1,13 +1,27 @@
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from pypdf import PdfWriter
 
 from partners.libeo.models import LibeoConnection
 from purchases.services import invoice_create
 
 IBAN = "FR7630006000011234567890189"
+
+
+def a_pdf(*, pages=1, password=None):
+    """A small real PDF (blank A4 pages), made with pypdf."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if password:
+        writer.encrypt(password)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def make_invoice(company, user, **extra):

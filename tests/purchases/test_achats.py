@@ -15,7 +15,7 @@ from purchases.models import Payment, SupplierInvoice
 from purchases.services import invoice_pay, invoice_update
 from tests import factories
 from tests.conftest import client_for
-from tests.purchases.conftest import connect_libeo, make_invoice
+from tests.purchases.conftest import a_pdf, connect_libeo, make_invoice
 
 
 def url(company, path=""):
@@ -59,7 +59,7 @@ def test_a_pdf_attachment_must_be_a_pdf(achats, dirigeant):
     fake = SimpleUploadedFile("facture.pdf", b"MZ not a pdf", content_type="application/pdf")
     response = client_for(dirigeant).post(url(achats, "nouvelle/"), {**data, "pdf": fake})
     assert "format PDF" in unescape(response.content.decode())
-    real = SimpleUploadedFile("facture.pdf", b"%PDF-1.7 ...", content_type="application/pdf")
+    real = SimpleUploadedFile("facture.pdf", a_pdf(), content_type="application/pdf")
     assert client_for(dirigeant).post(url(achats, "nouvelle/"),
                                       {**data, "pdf": real}).status_code == 302
 
