@@ -14,6 +14,7 @@ from accounting.models import ExportBatch, Journal
 from companies.models import Module
 from companies.services import modules_save, user_module_access_set
 from firms.models import FirmMembership
+from notifications.models import Notification
 from purchases.models import SupplierInvoice
 from tests import factories
 from tests.conftest import client_for
@@ -63,6 +64,8 @@ def own_objects(company, accountant, dirigeant, monkeypatch):
         created_by=accountant, date_from="2026-01-01", date_to="2026-12-31", status="done")
     return {"company_id": company.pk, "invoice_id": invoice.pk, "export_id": export.pk,
             "journal_id": journal.pk, "end": "2026-12-31", "user_id": dirigeant.pk,
+            "notification_id": Notification.objects.create(
+                user=accountant, kind="link_error", fact_key="sweep", title="x").pk,
             "membership_id": FirmMembership.objects.get(user=accountant).pk,
             "module_code": "facturation", "format": "json"}
 
