@@ -15,5 +15,6 @@ urlpatterns = [
     path("parametres/actualites/", views.NewsView.as_view(), name="news"),
     path("parametres/connexions-partenaires/", views.PartnerConnectionsView.as_view(),
          name="partner_connections"),
+    path("parametres/jetons-api/", views.ApiTokensView.as_view(), name="api_tokens"),
     path("journal-activite/", views.AuditView.as_view(), name="audit"),
 ]
