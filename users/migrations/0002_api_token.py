@@ -21,10 +21,11 @@ def hash_old_tokens(apps, schema_editor):
         cursor.execute(f"SELECT key, user_id, created FROM {OLD_TABLE}")
         rows = cursor.fetchall()
     for key, user_id, created in rows:
-        token = ApiToken.objects.create(user_id=user_id, digest=hash_token(key),
-                                        token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH],
-                                        name="Jeton d'API (avant le hachage)")
-        ApiToken.objects.filter(pk=token.pk).update(created=created)
+        token = ApiToken(user_id=user_id, digest=hash_token(key),
+                         token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH],
+                         name="Jeton d'API (avant le hachage)")
+        token.save()
+        ApiToken._base_manager.filter(pk=token.pk).update(created=created)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {OLD_TABLE}")
         cursor.execute("DELETE FROM django_migrations WHERE app = 'authtoken'")
