@@ -311,3 +311,20 @@ class TestFirmInvitations:
             "email": "x@y.test", "first_name": "A", "last_name": "B", "role": "admin"})
         assert response.status_code == 302
         assert not Invitation.objects.exists()
+
+
+def test_a_company_whose_dirigeant_has_not_accepted_is_not_linked_to_progbat(company,
+                                                                             accountant):
+    """Before acceptance a company has no dirigeant: ProGBat linking says so, never crashes."""
+    from partners.common.models import Consent
+    from partners.progbat.models import ProgbatLink
+    from partners.progbat.services.linking import progbat_link_company
+
+    ProgbatLink.objects.create(firm=company.firm, company=company, status="pending_consent",
+                               activated_at=timezone.now(), activated_by=accountant)
+    Consent.objects.create(firm=company.firm, company=company, user=accountant,
+                           partner="progbat", text_version="v1",
+                           text_sha256=Consent.fingerprint("texte"))
+    link = progbat_link_company(company=company, actor=accountant)
+    assert (link.status, link.error_code) == ("error", "no_dirigeant")
+    assert "accepter son invitation" in link.error_detail
