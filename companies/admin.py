@@ -1,9 +1,12 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from .invitations import invitation_cancel
 from .models import (
     Company,
     CompanyAccountant,
     CompanyMembership,
+    Invitation,
     Licence,
     Module,
     ModuleActivation,
@@ -82,3 +85,27 @@ class LicenceAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "company__name"]
     list_select_related = ["user", "company"]
     date_hierarchy = "ends_on"
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are sent from MEG's pages (their link exists only in the e-mail): support
+    reads them and may cancel them, never writes one."""
+
+    list_display = ["email", "firm", "company", "role", "created_at", "expires_at",
+                    "accepted_at", "declined_at", "cancelled_at"]
+    list_filter = ["role", "firm"]
+    search_fields = ["email", "firm__name", "company__name"]
+    list_select_related = ["firm", "company"]
+    fields = ["email", "firm", "company", "role", "site", "invited_by", "created_at",
+              "expires_at", "accepted_at", "declined_at", "cancelled_at"]
+    readonly_fields = fields
+    actions = ["cancel"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Annuler les invitations sélectionnées"))
+    def cancel(self, request, queryset):
+        for invitation in queryset:
+            invitation_cancel(invitation=invitation, actor=request.user)

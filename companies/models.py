@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -264,3 +265,79 @@ class Licence(TimeStampedModel):
 
     def __str__(self):
         return f"{self.get_tier_display()} — {self.user} ({self.company})"
+
+
+class Invitation(models.Model):
+    """A firm asks a person, by e-mail, to join it (firm user) or one of its companies.
+
+    The membership exists only once the person accepts. Until then the firm knows the e-mail it
+    typed and nothing else; only the SHA-256 of the link's token is stored.
+    """
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrateur")
+        COLLABORATEUR = "collaborateur", _("Collaborateur")
+        DIRIGEANT = "dirigeant", _("Dirigeant")
+        SALARIE = "salarie", _("Salarié")
+
+    FIRM_ROLES = (Role.ADMIN, Role.COLLABORATEUR)
+    COMPANY_ROLES = (Role.DIRIGEANT, Role.SALARIE)
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="invitations",
+                             verbose_name=_("cabinet"))
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="invitations", verbose_name=_("entreprise"),
+                                help_text=_("Vide : invitation à devenir utilisateur du cabinet."))
+    email = models.EmailField(_("adresse e-mail"))
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices)
+    site = models.ForeignKey("firms.Site", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+", verbose_name=_("site"))
+    token_hash = models.CharField(_("empreinte du jeton"), max_length=64, unique=True,
+                                  editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("invité par"))
+    created_at = models.DateTimeField(_("envoyée le"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expire le"))
+    accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("refusée le"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("annulée le"), null=True, blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(company__isnull=True, role__in=["admin", "collaborateur"])
+                | Q(company__isnull=False, role__in=["dirigeant", "salarie"]),
+                name="invitation_role_fits_its_target"),
+            # Settled once: accepted, declined or cancelled, never two of them.
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True, declined_at__isnull=True)
+                | Q(accepted_at__isnull=True, cancelled_at__isnull=True)
+                | Q(declined_at__isnull=True, cancelled_at__isnull=True),
+                name="invitation_settled_once"),
+            models.UniqueConstraint(
+                fields=["firm", "company", "email"], nulls_distinct=False,
+                condition=Q(accepted_at__isnull=True, declined_at__isnull=True,
+                            cancelled_at__isnull=True),
+                name="one_pending_invitation_per_email"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} → {self.company or self.firm} ({self.get_role_display()})"
+
+    @property
+    def is_settled(self):
+        return bool(self.accepted_at or self.declined_at or self.cancelled_at)
+
+    @property
+    def is_expired(self):
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_pending(self):
+        return not self.is_settled and not self.is_expired

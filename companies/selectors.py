@@ -6,6 +6,7 @@ not see, so that ids of other tenants reveal nothing.
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
+from django_scopes import scopes_disabled
 
 from firms.selectors import firm_membership_for
 from meg.db import french_order
@@ -14,6 +15,7 @@ from .models import (
     Company,
     CompanyAccountant,
     CompanyMembership,
+    Invitation,
     Licence,
     Module,
     ModuleActivation,
@@ -154,3 +156,26 @@ def get_company_user(*, company, user_id):
         return users.get(pk=user_id)
     except (users.model.DoesNotExist, ValueError, TypeError):
         raise Http404("Utilisateur introuvable.") from None
+
+
+def pending_invitations(*, firm, company=None):
+    """Invitations not yet answered (expired ones included, to be sent again), by e-mail only."""
+    return (Invitation.objects.filter(firm=firm, company=company, accepted_at=None,
+                                      declined_at=None, cancelled_at=None)
+            .order_by("email"))
+
+
+def invitation_for(*, user, token):
+    """The invitation behind a link, only for the person it was sent to; else 404.
+
+    Read across firms: the person is not yet a member of the inviting one.
+    """
+    from .invitations import token_hash
+
+    with scopes_disabled():
+        invitation = (Invitation.objects.select_related("firm", "company", "invited_by")
+                      .filter(token_hash=token_hash(str(token)),
+                              email=user.email.strip().lower()).first())
+    if invitation is None:
+        raise Http404("Invitation introuvable.")
+    return invitation

@@ -10,6 +10,7 @@ from firms.models import FirmMembership
 from firms.services import user_get_or_create
 from meg.extensions import registry
 
+from .invitations import invitation_send
 from .models import (
     Company,
     CompanyAccountant,
@@ -33,19 +34,18 @@ def _validated_save(instance):
 
 @transaction.atomic
 def company_create(*, firm, actor, dirigeant_email, dirigeant_first_name="",
-                   dirigeant_last_name="", **fields):
-    """Create a company with its dirigeant (found by e-mail or created)."""
+                   dirigeant_last_name="", base_url="", **fields):
+    """Create a company and invite its dirigeant, who becomes dirigeant on accepting."""
     company = Company(firm=firm, **{k: v for k, v in fields.items() if k in COMPANY_FIELDS})
     _validated_save(company)
-    dirigeant = user_get_or_create(email=dirigeant_email, first_name=dirigeant_first_name,
-                                   last_name=dirigeant_last_name)
-    _validated_save(CompanyMembership(firm=firm, company=company, user=dirigeant,
-                                      role=CompanyMembership.Role.DIRIGEANT))
     if actor is not None and FirmMembership.objects.filter(user=actor, firm=firm).exists():
         CompanyAccountant.objects.create(firm=firm, company=company, user=actor)
     audit_record(firm=firm, company=company, actor=actor, action="company.created",
                  summary=_("Entreprise créée : %(name)s") % {"name": company.name},
-                 data={"siret": company.siret, "dirigeant": dirigeant.email})
+                 data={"siret": company.siret, "dirigeant": dirigeant_email.strip().lower()})
+    invitation_send(firm=firm, actor=actor, company=company, email=dirigeant_email,
+                    role=CompanyMembership.Role.DIRIGEANT, first_name=dirigeant_first_name,
+                    last_name=dirigeant_last_name, base_url=base_url)
     return company
 
 
@@ -95,6 +95,8 @@ def company_set_state(*, company, actor, state):
 
 @transaction.atomic
 def company_user_add(*, company, actor, email, role, first_name="", last_name=""):
+    """Attach a person to the company at once: for an accepted invitation, and for MEG's own
+    code. Pages invite instead (``companies.invitations.invitation_send``)."""
     user = user_get_or_create(email=email, first_name=first_name, last_name=last_name)
     if CompanyMembership.objects.filter(company=company, user=user).exists():
         raise ValidationError({"email": _("Cette personne est déjà utilisateur de l'entreprise.")})

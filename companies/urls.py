@@ -23,6 +23,8 @@ urlpatterns = [
          views.CompanyAccountantsView.as_view(), name="accountants"),
     path("cabinet/entreprises/<int:company_id>/licences/", views.CompanyLicenceView.as_view(),
          name="licences"),
+    # The link of an invitation e-mail: the invited person accepts or declines.
+    path("invitations/<str:token>/", views.InvitationView.as_view(), name="invitation"),
     # Company space
     path("entreprise/<int:company_id>/", views.CompanySpaceView.as_view(), name="space"),
     path("entreprise/<int:company_id>/parametres/modules/", views.ModuleSettingsView.as_view(),

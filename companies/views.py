@@ -1,6 +1,7 @@
 """Company management from the firm dashboard, and the company space with its settings."""
 
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -12,10 +13,11 @@ from django.views.generic import FormView, TemplateView
 
 from firms.models import FirmMembership
 from meg.views import CompanyMixin, FirmMixin, add_service_errors
+from users.adapters import AFTER_LOGIN_SESSION_KEY
 
-from . import selectors, services
+from . import invitations, selectors, services
 from .forms import CompanyCreateForm, CompanyFilterForm, CompanyForm, CompanyUserForm, LicenceForm
-from .models import Company, Licence, Module
+from .models import Company, Invitation, Licence, Module
 
 # --- Firm dashboard: /cabinet/entreprises/ -------------------------------------------------
 
@@ -46,12 +48,14 @@ class CompanyCreateView(FirmMixin, FormView):
     def form_valid(self, form):
         try:
             company = services.company_create(firm=self.firm, actor=self.request.user,
+                                              base_url=self.request.build_absolute_uri("/"),
                                               **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, _("L'entreprise « %(name)s » a été créée.")
-                         % {"name": company.name})
+        messages.success(self.request, _("L'entreprise « %(name)s » a été créée. Invitation "
+                                         "envoyée à %(email)s.")
+                         % {"name": company.name, "email": form.cleaned_data["dirigeant_email"]})
         return redirect("companies:detail", company_id=company.pk)
 
 
@@ -82,6 +86,7 @@ class CompanyDetailView(FirmCompanyMixin, TemplateView):
                       .exclude(user__portfolio__company=company))
         context = {
             "members": selectors.company_members(company=company),
+            "invitations": selectors.pending_invitations(firm=self.firm, company=company),
             "accountants": accountants,
             "attachable": attachable,
             "licences": Licence.objects.filter(company=company).select_related("user"),
@@ -131,42 +136,52 @@ class CompanyStateView(FirmCompanyMixin, View):
 
 
 class CompanyUsersActionView(FirmCompanyMixin, View):
-    """Add a company user, make one dirigeant, or remove one."""
+    """Invite a company user, cancel an invitation, make one dirigeant, or remove one."""
 
     def post(self, request, company_id):
         company = self.company
         action = request.POST.get("action", "add")
         try:
             if action == "add":
-                form = CompanyUserForm(request.POST)
-                if not form.is_valid():
-                    return self._invalid(form)
-                try:
-                    services.company_user_add(company=company, actor=request.user,
-                                              **form.cleaned_data)
-                except ValidationError as error:
-                    add_service_errors(form, error)
-                    return self._invalid(form)
-                messages.success(request, _("Utilisateur ajouté."))
+                return self._invite()
+            if action == "cancel_invitation":
+                invitation = get_object_or_404(Invitation, firm=self.firm, company=company,
+                                               pk=request.POST.get("invitation_id") or 0)
+                invitations.invitation_cancel(invitation=invitation, actor=request.user)
+                messages.success(request, _("Invitation de %(email)s annulée.")
+                                 % {"email": invitation.email})
+                return redirect("companies:detail", company_id=company_id)
+            user = selectors.get_company_user(company=company,
+                                              user_id=request.POST.get("user_id"))
+            if action == "dirigeant":
+                services.company_dirigeant_change(company=company, actor=request.user,
+                                                  user=user)
+                messages.success(request, _("%(email)s est désormais le dirigeant.")
+                                 % {"email": user.email})
+            elif action == "remove":
+                services.company_user_remove(company=company, actor=request.user, user=user)
+                messages.success(request, _("Utilisateur retiré."))
             else:
-                user = selectors.get_company_user(company=company,
-                                                  user_id=request.POST.get("user_id"))
-                if action == "dirigeant":
-                    services.company_dirigeant_change(company=company, actor=request.user,
-                                                      user=user)
-                    messages.success(request, _("%(email)s est désormais le dirigeant.")
-                                     % {"email": user.email})
-                elif action == "remove":
-                    services.company_user_remove(company=company, actor=request.user, user=user)
-                    messages.success(request, _("Utilisateur retiré."))
-                else:
-                    raise Http404
+                raise Http404
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         return redirect("companies:detail", company_id=company_id)
 
-    def _invalid(self, form):
-        return self.render_detail(user_form=form)
+    def _invite(self):
+        """The same answer whether the address has an account or not: an invitation."""
+        form = CompanyUserForm(self.request.POST)
+        if not form.is_valid():
+            return self.render_detail(user_form=form)
+        try:
+            invitation = invitations.invitation_send(
+                firm=self.firm, company=self.company, actor=self.request.user,
+                base_url=self.request.build_absolute_uri("/"), **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.render_detail(user_form=form)
+        messages.success(self.request, _("Invitation envoyée à %(email)s.")
+                         % {"email": invitation.email})
+        return redirect("companies:detail", company_id=self.company.pk)
 
 
 class CompanyAccountantsView(FirmCompanyMixin, View):
@@ -283,3 +298,44 @@ class ModuleView(CompanyMixin, TemplateView):
             raise PermissionDenied
         return super().get_context_data(module=module, **kwargs)
 
+
+
+# --- Invitations: /invitations/<token>/ ---------------------------------------------------
+
+class InvitationView(LoginRequiredMixin, TemplateView):
+    """The invited person accepts or declines. Anyone else gets the 404 of an unknown link."""
+
+    template_name = "companies/invitation.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            # Back here after logging in, even through « Mot de passe oublié » (users.adapters).
+            request.session[AFTER_LOGIN_SESSION_KEY] = request.path
+            return self.handle_no_permission()
+        self.invitation = selectors.invitation_for(user=request.user, token=kwargs["token"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(invitation=self.invitation, **kwargs)
+
+    def post(self, request, token):
+        action = request.POST.get("action")
+        if action not in {"accept", "decline"}:
+            raise Http404
+        service = (invitations.invitation_accept if action == "accept"
+                   else invitations.invitation_decline)
+        try:
+            service(invitation=self.invitation, user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("companies:invitation", token=token)
+        request.session.pop(AFTER_LOGIN_SESSION_KEY, None)
+        if action == "decline":
+            messages.info(request, _("Invitation refusée."))
+            return redirect("home")
+        target = self.invitation.company or self.invitation.firm
+        messages.success(request, _("Bienvenue : vous avez rejoint « %(name)s ».")
+                         % {"name": target.name})
+        if self.invitation.company is not None:
+            return redirect("companies:space", company_id=self.invitation.company_id)
+        return redirect("home")

@@ -12,7 +12,16 @@ from stdnum import luhn
 
 from companies import services as company_services
 from companies.catalogue import ensure_catalogue
-from companies.models import Company, CompanyMembership, Licence, Module, ModuleActivation, Tier
+from companies.invitations import invitation_accept
+from companies.models import (
+    Company,
+    CompanyMembership,
+    Invitation,
+    Licence,
+    Module,
+    ModuleActivation,
+    Tier,
+)
 from firms.models import Firm, FirmMembership, PartnerConvention
 from partners.common.models import Consent, Partner
 from partners.progbat.consent import CONSENT_TEXT, CONSENT_VERSION
@@ -71,11 +80,14 @@ def _company(firm, actor, data, *, state, dossier_type=Company.DossierType.ENGAG
     if company is not None:
         return company, False
     email, first_name, last_name = data["dirigeant"]
-    _user(email, first_name, last_name)
+    dirigeant = _user(email, first_name, last_name)
     company = company_services.company_create(
         firm=firm, actor=actor, name=data["name"], siret=data["siret"], city=data["city"],
         dossier_type=dossier_type, dirigeant_email=email, dirigeant_first_name=first_name,
         dirigeant_last_name=last_name)
+    # The demo dirigeant accepts at once (no e-mail goes out: it is no longer pending).
+    invitation_accept(invitation=Invitation.objects.get(company=company, email=email),
+                      user=dirigeant)
     if state != Company.State.CREATED:
         company = company_services.company_set_state(company=company, actor=actor,
                                                      state=Company.State.ACTIVATED)

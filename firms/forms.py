@@ -67,3 +67,12 @@ class AuditFilterForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = Company.objects.filter(firm=firm).only("id", "name")
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Nom"), max_length=100, required=False,
+                           help_text=_("À quoi sert ce jeton (logiciel, script…)."))
+    expires_in_days = forms.TypedChoiceField(
+        label=_("Validité"), coerce=int, empty_value=None, required=False, initial=90,
+        choices=[(30, _("30 jours")), (90, _("90 jours")), (365, _("1 an")),
+                 ("", _("Sans expiration"))])

@@ -16,5 +16,6 @@ urlpatterns = [
     path("parametres/connexions-partenaires/", views.PartnerConnectionsView.as_view(),
          name="partner_connections"),
     path("parametres/securite/", views.SecurityView.as_view(), name="security"),
+    path("parametres/jetons-api/", views.ApiTokensView.as_view(), name="api_tokens"),
     path("journal-activite/", views.AuditView.as_view(), name="audit"),
 ]

@@ -4,18 +4,23 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
 from audit.selectors import audit_events_for
-from companies.models import Company
-from companies.selectors import company_users_of_firm
+from companies import invitations
+from companies.models import Company, Invitation
+from companies.selectors import company_users_of_firm, pending_invitations
 from companies.services import accountant_attach, accountant_detach
 from meg.extensions import registry
 from meg.views import FirmMixin, add_service_errors
+from users.models import ApiToken
+from users.services import api_token_create, api_token_revoke
 
 from . import services
 from .forms import (
+    ApiTokenForm,
     AuditFilterForm,
     ConventionForm,
     FirmSecurityForm,
@@ -55,22 +60,35 @@ class FirmUsersView(FirmMixin, FormView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(page=paginate(self.request, firm_users(firm=self.firm)),
+                                        invitations=pending_invitations(firm=self.firm),
                                         **kwargs)
 
-    def form_valid(self, form):
+    def post(self, request, *args, **kwargs):
         if not self.membership.is_admin:
-            messages.error(self.request, _("Seul un administrateur du cabinet peut ajouter "
-                                           "des utilisateurs."))
+            messages.error(request, _("Seul un administrateur du cabinet peut ajouter "
+                                      "des utilisateurs."))
             return redirect("firms:users")
+        if request.POST.get("action") == "cancel_invitation":
+            invitation = get_object_or_404(Invitation, firm=self.firm, company=None,
+                                           pk=request.POST.get("invitation_id") or 0)
+            invitations.invitation_cancel(invitation=invitation, actor=request.user)
+            messages.success(request, _("Invitation de %(email)s annulée.")
+                             % {"email": invitation.email})
+            return redirect("firms:users")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        # The same answer whether the address has an account or not: an invitation.
         try:
-            membership = services.firm_user_create(firm=self.firm, actor=self.request.user,
-                                                   **form.cleaned_data)
+            invitation = invitations.invitation_send(
+                firm=self.firm, actor=self.request.user,
+                base_url=self.request.build_absolute_uri("/"), **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, _("%(email)s a été ajouté au cabinet. Il définira son mot "
-                                         "de passe via « Mot de passe oublié ».")
-                         % {"email": membership.user.email})
+        messages.success(self.request, _("Invitation envoyée à %(email)s. La personne rejoint "
+                                         "le cabinet quand elle l'accepte.")
+                         % {"email": invitation.email})
         return redirect("firms:users")
 
 
@@ -250,3 +268,31 @@ class AuditView(FirmMixin, TemplateView):
                                   date_to=filters.get("date_to"))
         return super().get_context_data(form=form, page=paginate(self.request, events, 50),
                                         **kwargs)
+
+
+class ApiTokensView(FirmMixin, TemplateView):
+    """*Jetons d'API*: the user's own REST API tokens; a new token is shown once, here."""
+
+    template_name = "firms/api_tokens.html"
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", ApiTokenForm())
+        tokens = ApiToken.objects.filter(user=self.request.user).order_by("-created", "-id")
+        return super().get_context_data(tokens=tokens, now=timezone.now(), **kwargs)
+
+    def post(self, request):
+        if "revoke" in request.POST:
+            token = get_object_or_404(ApiToken, user=request.user,
+                                      pk=request.POST.get("token_id") or 0)
+            api_token_revoke(token=token, actor=request.user, firm=self.firm)
+            messages.success(request, _("Jeton %(key)s… révoqué.") % {"key": token.token_key})
+            return redirect("firms:api_tokens")
+        form = ApiTokenForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        row, token = api_token_create(user=request.user, actor=request.user, firm=self.firm,
+                                      **form.cleaned_data)
+        # Rendered, not redirected: the token must not travel through the session or a URL.
+        response = self.render_to_response(self.get_context_data(new_token=token, new_row=row))
+        response["Cache-Control"] = "no-store"
+        return response

@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
@@ -152,11 +152,19 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # Every login attempt of one client address: generous, an office may sit behind one NAT.
+    "login": "60/m/ip",
+    # Failures count per account *and* client address (users.adapters): five wrong passwords
+    # lock that client out of that account for 5 minutes, and nobody else out of anything.
+    "login_failed": "5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
 }
+# The client address behind MEG's reverse proxy (meg.client_ip), for the rate limits above.
+# The header (e.g. "X-Forwarded-For", "X-Real-IP") is read only on requests that come from one
+# of MEG_TRUSTED_PROXIES (addresses or networks); without a header, REMOTE_ADDR is the client.
+MEG_TRUSTED_PROXY_HEADER = env("MEG_TRUSTED_PROXY_HEADER", "")
+MEG_TRUSTED_PROXIES = env_list("MEG_TRUSTED_PROXIES", "127.0.0.1,::1")
 
 # Multi-factor authentication (allauth.mfa): TOTP apps, recovery codes, WebAuthn keys and
 # passkeys. Who must have it is MEG's policy (meg/mfa.py): the firm users of a firm that
@@ -209,9 +217,19 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "MEG <no-reply@meg.test>")
 # The address people reach MEG at, for the links in e-mails.
 MEG_BASE_URL = env("MEG_BASE_URL", "http://127.0.0.1:8000")
 
+# REST API tokens (django-rest-knox, our model users.ApiToken): only a digest is stored.
+KNOX_TOKEN_MODEL = "users.ApiToken"
+# knox's migrations would create its own table even though our model replaces it (and a table
+# Django does not know of breaks `flush`): knox has no table at all.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": None,  # no expiry unless the token's creator chose one
+    "TOKEN_PREFIX": "meg_",  # recognisable by secret scanners
+    "AUTH_HEADER_PREFIX": "Token",  # `Authorization: Token <token>`, as before (DESIGN §11)
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "users.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -300,6 +318,11 @@ LOGGING = {
 
 # Dashboard: a licence ending within this many days counts as "à expiration".
 MEG_LICENCE_EXPIRY_WARNING_DAYS = 30
+
+# Invitations (companies.invitations): how long a link stays valid, and the address that starts
+# links in e-mails sent outside a request (pages use their own).
+MEG_INVITATION_DAYS = int(env("MEG_INVITATION_DAYS", "14"))
+MEG_BASE_URL = env("MEG_BASE_URL", "http://127.0.0.1:8000")
 
 # Secrets at rest (partner tokens, API keys): Fernet keys, newest first, comma-separated.
 MEG_FERNET_KEYS = env_list("MEG_FERNET_KEYS")

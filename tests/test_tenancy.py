@@ -12,15 +12,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django_scopes import scope
 from django_scopes.exceptions import ScopeError
 from django_scopes.state import state as scope_state
-from rest_framework.authtoken.models import Token
 
 from accounting.models import ExportBatch, Journal
-from companies.models import Company, CompanyMembership, ModuleActivation
+from companies.invitations import invitation_send, token_hash
+from companies.models import Company, CompanyMembership, Invitation, ModuleActivation
 from firms.models import FirmMembership
 from notifications.models import Notification
 from purchases.models import SupplierInvoice
 from tests import factories
 from tests.conftest import client_for
+from users.models import ApiToken
 
 ROOT = Path(settings.BASE_DIR).resolve()
 
@@ -56,7 +57,13 @@ def foreign_objects(other_company):
         firm=other_company.firm, company=other_company, supplier_name="X", number="1",
         issue_date="2026-01-01", due_date="2026-01-31", amount_excl_tax=10, vat_amount=2,
         amount_incl_tax=12, created_by=export.created_by)
+    invitation_send(firm=other_company.firm, actor=export.created_by, company=other_company,
+                    email="invitee@beta.test", role="salarie")
+    invitation = Invitation.objects.get(email="invitee@beta.test")
+    token = "invitation-token-of-beta"  # only its hash is stored: plant a known one
+    Invitation.objects.filter(pk=invitation.pk).update(token_hash=token_hash(token))
     return {
+        "token": token,  # an invitation link sent by Bêta to someone else
         "invoice_id": invoice.pk,
         "export_id": export.pk,
         "journal_id": Journal.objects.create(firm=other_company.firm, company=other_company,
@@ -148,8 +155,8 @@ def test_anonymous_visitors_are_sent_to_login(company):
 
 
 def test_api_hides_other_firms_companies(accountant, company, other_company):
-    token = Token.objects.create(user=accountant)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = ApiToken.objects.create(user=accountant)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     listing = client.get("/api/v1/companies/").json()
     assert [c["name"] for c in listing["results"]] == [company.name]
     assert client.get(f"/api/v1/companies/{other_company.pk}/").status_code == 404

@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from .models import ApiToken, User
+from .services import api_token_revoke
 
 
 @admin.register(User)
@@ -42,3 +43,26 @@ class AuthenticatorAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens without their secret (MEG keeps only a digest); deleting one revokes it."""
+
+    list_display = ["key_start", "user", "name", "created", "expiry", "last_used_at"]
+    search_fields = ["user__email", "name", "token_key"]
+    list_select_related = ["user"]
+    fields = ["key_start", "user", "name", "created", "expiry", "last_used_at"]
+    readonly_fields = ["key_start", "user", "created", "last_used_at"]
+    actions = ["revoke"]
+
+    @admin.display(description=_("début du jeton"), ordering="token_key")
+    def key_start(self, token):
+        return f"{token.token_key}…"
+
+    def has_add_permission(self, request):
+        # A token is shown once, where it is made: `manage.py create_api_token` or Paramètres.
+        return False
+
+    @admin.action(description=_("Révoquer les jetons sélectionnés"))
+    def revoke(self, request, queryset):
+        for token in queryset.select_related("user"):
+            api_token_revoke(token=token, actor=request.user)

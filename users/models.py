@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class UserManager(BaseUserManager):
@@ -56,3 +58,32 @@ class User(AbstractUser):
     @property
     def display_name(self):
         return self.get_full_name() or self.email
+
+
+class ApiToken(AbstractAuthToken):
+    """A REST API token (django-rest-knox): only its SHA-512 digest and first characters are
+    stored; the token itself is shown once, when it is created.
+
+    Sent as ``Authorization: Token <token>``. Revoking deletes the row.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(_("empreinte"), max_length=CONSTANTS.DIGEST_LENGTH, unique=True,
+                              editable=False)
+    token_key = models.CharField(_("début du jeton"), db_index=True, editable=False,
+                                 max_length=CONSTANTS.MAXIMUM_TOKEN_PREFIX_LENGTH
+                                 + CONSTANTS.TOKEN_KEY_LENGTH)
+    name = models.CharField(_("nom"), max_length=100, blank=True,
+                            help_text=_("À quoi sert ce jeton (logiciel, script…)."))
+    created = models.DateTimeField(_("créé le"), auto_now_add=True)
+    expiry = models.DateTimeField(_("expire le"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True,
+                                        editable=False)
+
+    class Meta:
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+        ordering = ["-created", "-id"]
+
+    def __str__(self):
+        return f"{self.token_key}… ({self.user.email})"

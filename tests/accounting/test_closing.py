@@ -3,19 +3,19 @@
 import hashlib
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from accounting.formats import FEC_COLUMNS, fec_check
 from accounting.models import Entry, FiscalYear
 from tests.accounting.conftest import invoice_event
+from users.models import ApiToken
 
 
 @pytest.fixture
 def api(accountant):
     from django.test import Client
 
-    token = Token.objects.create(user=accountant)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = ApiToken.objects.create(user=accountant)
+    return Client(HTTP_AUTHORIZATION=f"Token {token}")
 
 
 def close(api, company, end, capture):

@@ -6,7 +6,6 @@ from html import unescape
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounting.models import Entry, ExportBatch, Journal
 from accounting.services.journals import journal_for
@@ -14,6 +13,7 @@ from companies.services import modules_save
 from tests import factories
 from tests.accounting.conftest import invoice_event
 from tests.conftest import client_for
+from users.models import ApiToken
 
 
 @pytest.fixture
@@ -91,8 +91,8 @@ def test_dirigeant_with_the_module_reads_but_cannot_export(with_invoices, dirige
 
 def test_api_journals_entries_and_exports(with_invoices, accountant,
                                           django_capture_on_commit_callbacks):
-    token = Token.objects.create(user=accountant)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = ApiToken.objects.create(user=accountant)
+    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
     base = f"/api/v1/companies/{with_invoices.pk}/"
     journals = api.get(f"{base}journals/").json()
     journal_id = journals[0].pop("id")
@@ -119,8 +119,8 @@ def test_api_journals_entries_and_exports(with_invoices, accountant,
 
 
 def test_api_hides_other_firms_accounting(with_invoices, other_firm_user):
-    token = Token.objects.create(user=other_firm_user)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = ApiToken.objects.create(user=other_firm_user)
+    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
     base = f"/api/v1/companies/{with_invoices.pk}/"
     for path in ["journals/", "entries/", "exports/"]:
         assert api.get(base + path).status_code == 404

@@ -8,9 +8,11 @@ from django.db import IntegrityError, transaction
 
 from audit.models import AuditEvent
 from companies import services
-from companies.models import Company, CompanyMembership
+from companies.invitations import invitation_accept
+from companies.models import Company, CompanyMembership, Invitation
 from tests import factories
 from tests.conftest import client_for
+from users.models import User
 
 VALID_SIRET = "90000001900019"
 
@@ -74,9 +76,14 @@ class TestSiret:
 
 
 class TestOneDirigeant:
-    def test_company_is_created_with_its_dirigeant(self, firm, accountant):
+    def test_company_is_created_with_its_dirigeant_invited(self, firm, accountant):
         company = create(firm, accountant, VALID_SIRET)
         dirigeants = CompanyMembership.objects.filter(company=company, role="dirigeant")
+        assert not dirigeants.exists()  # not before the person accepts (tests/security)
+        invitation = Invitation.objects.get(company=company)
+        assert (invitation.email, invitation.role) == ("boss@nouvelle.test", "dirigeant")
+        invitation_accept(invitation=invitation,
+                          user=User.objects.get(email="boss@nouvelle.test"))
         assert [m.user.email for m in dirigeants] == ["boss@nouvelle.test"]
 
     def test_second_dirigeant_is_refused_by_the_service(self, company, dirigeant, accountant):
@@ -127,8 +134,8 @@ class TestStates:
             assert company.state == state
         actions = list(AuditEvent.objects.filter(company=company).order_by("id")
                        .values_list("action", flat=True))
-        assert actions == ["company.created", "company.activated", "company.inactivated",
-                           "company.activated"]
+        assert actions == ["company.created", "invitation.sent", "company.activated",
+                           "company.inactivated", "company.activated"]
 
     def test_created_company_cannot_be_inactivated(self, firm, accountant):
         company = create(firm, accountant, VALID_SIRET)

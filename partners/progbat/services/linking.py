@@ -187,6 +187,10 @@ def progbat_link_company(*, company, actor):
     if active_consent(company) is None:
         raise ValidationError(_("Le consentement au partage des données est requis."))
     dirigeant = dirigeant_of(company)
+    if dirigeant is None:  # invited, not yet accepted (companies.invitations)
+        return _fail(link, "no_dirigeant", _(
+            "L'entreprise n'a pas encore de dirigeant : la personne invitée doit d'abord "
+            "accepter son invitation. Réessayez ensuite."))
     other = _dirigeant_conflict(company, dirigeant)
     if other is not None:
         return _fail(link, "dirigeant_multi", _dirigeant_message(company, dirigeant, other))
