@@ -64,6 +64,7 @@ def own_objects(company, accountant, dirigeant, monkeypatch):
         created_by=accountant, date_from="2026-01-01", date_to="2026-12-31", status="done")
     return {"company_id": company.pk, "invoice_id": invoice.pk, "export_id": export.pk,
             "journal_id": journal.pk, "end": "2026-12-31", "user_id": dirigeant.pk,
+            "token": "not-a-real-invitation-token",
             "notification_id": Notification.objects.create(
                 user=accountant, kind="link_error", fact_key="sweep", title="x").pk,
             "membership_id": FirmMembership.objects.get(user=accountant).pk,
