@@ -13,7 +13,7 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import Page, expect
 
 from companies.models import Company, CompanyMembership
-from meg import demo as demo_data
+from demo import seed as demo_data
 
 pytestmark = pytest.mark.e2e
 
