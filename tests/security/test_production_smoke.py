@@ -3,14 +3,20 @@ PostgreSQL (the test database), static files collected. The answers carry the se
 a strict Content-Security-Policy and secure cookies, and say nothing of the server.
 """
 
+import json
 import os
 import re
+import uuid
+from datetime import UTC, datetime
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 import pytest
 import requests
+from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
+from standardwebhooks.webhooks import Webhook
 
 from devtools.procs import free_port, start_gunicorn
 from meg import demo as demo_data
@@ -32,6 +38,11 @@ def static_root(tmp_path_factory):
     return root
 
 
+class Meg(NamedTuple):
+    url: str
+    env: dict
+
+
 @pytest.fixture
 def meg(transactional_db, static_root, tmp_path):
     """The base URL of MEG in production mode, behind a TLS proxy that is not there: requests
@@ -46,7 +57,7 @@ def meg(transactional_db, static_root, tmp_path):
     web = start_gunicorn("meg.wsgi:application", port=port, env=env,
                          log_path=tmp_path / "gunicorn.log", args=["--workers", "1"])
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Meg(f"http://127.0.0.1:{port}", env)
     finally:
         web.stop()
 
@@ -75,14 +86,14 @@ def set_cookies(response):
 
 
 def test_http_is_sent_to_https(meg):
-    response = requests.get(f"{meg}{LOGIN}", allow_redirects=False, timeout=30)
+    response = requests.get(f"{meg.url}{LOGIN}", allow_redirects=False, timeout=30)
     assert response.status_code == 301
-    assert response.headers["Location"] == f"https://127.0.0.1:{meg.rsplit(':', 1)[1]}{LOGIN}"
+    assert response.headers["Location"] == meg.url.replace("http:", "https:") + LOGIN
     assert "Server" not in response.headers
 
 
 def test_login_page_headers_and_csrf_cookie(meg):
-    response = https().get(f"{meg}{LOGIN}", allow_redirects=False, timeout=30)
+    response = https().get(f"{meg.url}{LOGIN}", allow_redirects=False, timeout=30)
     assert response.status_code == 200, response.text[:500]
     headers = response.headers
 
@@ -114,7 +125,7 @@ def test_login_page_headers_and_csrf_cookie(meg):
     scripts = re.findall(r'<script src="([^"]+)"', response.text)
     assert any(re.search(r"/static/js/meg\.[0-9a-f]{12}\.js$", src) for src in scripts), scripts
     for src in scripts:
-        script = https().get(urljoin(meg, src), timeout=30)
+        script = https().get(urljoin(meg.url, src), timeout=30)
         assert script.status_code == 200
         assert "Server" not in script.headers
 
@@ -126,13 +137,13 @@ def test_logging_in_sets_a_secure_http_only_session_cookie(meg):
     user.password = hasher.encode(PASSWORD, hasher.salt())
     user.save(update_fields=["password"])
     browser = https()
-    login = browser.get(f"{meg}{LOGIN}", timeout=30)
+    login = browser.get(f"{meg.url}{LOGIN}", timeout=30)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)[1]
     csrf_cookie = cookie_value(set_cookies(login)["csrftoken"])
     # Over https, Django checks the Origin of a POST (CSRF) against the host.
-    response = browser.post(f"{meg}{LOGIN}", allow_redirects=False, timeout=30, data={
+    response = browser.post(f"{meg.url}{LOGIN}", allow_redirects=False, timeout=30, data={
         "csrfmiddlewaretoken": token, "login": "prod@cabinet.test", "password": PASSWORD},
-        headers={"Origin": f"https://{meg.removeprefix('http://')}",
+        headers={"Origin": f"https://{meg.url.removeprefix('http://')}",
                  "Cookie": f"csrftoken={csrf_cookie}"})
     assert response.status_code == 302, response.text[response.text.find("<main"):][:2000]
     assert "Server" not in response.headers
@@ -143,9 +154,28 @@ def test_logging_in_sets_a_secure_http_only_session_cookie(meg):
     assert "SameSite=Lax" in session
 
     # The session opens the firm dashboard (requests would drop a hand-set cookie on redirects).
-    dashboard = browser.get(f"{meg}/cabinet/", allow_redirects=False, timeout=30,
+    dashboard = browser.get(f"{meg.url}/cabinet/", allow_redirects=False, timeout=30,
                             headers={"Cookie": f"sessionid={cookie_value(session)}"})
     assert dashboard.status_code == 200
     assert "Tableau de bord" in dashboard.text
     assert csp_directives(dashboard.headers["Content-Security-Policy"])["script-src"] == [
         "'self'"]
+
+
+def test_a_webhook_signed_with_the_development_secret_is_refused(meg):
+    """The finding: production answered 202 to a webhook signed with the README's secret."""
+    def post_signed_with(secret):
+        body = json.dumps({"type": "invoice.validated", "data": {}})
+        msg_id, timestamp = f"msg_{uuid.uuid4().hex}", datetime.now(UTC)
+        return https().post(f"{meg.url}/partners/progbat/webhooks/", data=body.encode(),
+                            timeout=30, allow_redirects=False, headers={
+                                "Content-Type": "application/json", "webhook-id": msg_id,
+                                "webhook-timestamp": str(int(timestamp.timestamp())),
+                                "webhook-signature": Webhook(secret).sign(msg_id, timestamp,
+                                                                          body)})
+
+    # (this test process runs with the development settings)
+    refused = post_signed_with(settings.MEG_DEVELOPMENT_SECRETS["PROGBAT_WEBHOOK_SECRET"])
+    assert refused.status_code == 401, refused.text[:500]
+    # Signed with production's own secret, the same body passes the signature check.
+    assert post_signed_with(meg.env["PROGBAT_WEBHOOK_SECRET"]).status_code != 401
