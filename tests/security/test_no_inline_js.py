@@ -133,9 +133,9 @@ def test_pages_render_under_the_policy_without_violations(demo, page):
     factories.UserFactory(email="admin@demo.meg.test", is_staff=True, is_superuser=True,
                           password=demo_data.DEMO_PASSWORD)
     violations = csp_violations(page)
-    page.goto("/accounts/login/")
+    page.goto(reverse("account_reset_password"))
     log_in(page, demo_data.ACCOUNTANT)
-    for url in [reverse("firms:dashboard"), reverse("companies:list"),
+    for url in [reverse("account_email"), reverse("firms:dashboard"), reverse("companies:list"),
                 reverse("companies:detail", args=[company.pk]),
                 reverse("companies:space", args=[company.pk]),
                 reverse("accounting:export_space", args=[company.pk]),
