@@ -23,14 +23,13 @@ def _secret_key():
         return ""
 
 
-def _fernet_problem(keys):
+def _fernet_problem(key):
     from cryptography.fernet import Fernet
 
-    for key in keys:
-        try:
-            Fernet(key)
-        except (ValueError, binascii.Error):
-            return "is not a list of Fernet keys (32 url-safe base64-encoded bytes each)"
+    try:
+        Fernet(key)
+    except (ValueError, binascii.Error):
+        return "is not a list of Fernet keys (32 url-safe base64-encoded bytes each)"
     return None
 
 
@@ -62,8 +61,8 @@ def _development_rsa_key():
     return path.read_text().strip() if path.exists() else None
 
 
-# Every secret: (its variable, the value MEG uses, its development value(s), what is wrong with
-# a value of the wrong shape, the check id when it is missing).
+# Every secret: (its variable, the value MEG uses (a list for MEG_FERNET_KEYS), its development
+# value(s), what is wrong with a value of the wrong shape, the check id when it is missing).
 def _secrets():
     development = settings.MEG_DEVELOPMENT_SECRETS
     return [
@@ -103,8 +102,7 @@ def production_secrets(app_configs, **kwargs):
             errors.append(Error(
                 f"{name} is a development value, public in MEG's sources and README: "
                 "generate a new one.", hint=HINT, id="meg.E004"))
-        elif problem_of and (problem := problem_of(values if name == "MEG_FERNET_KEYS"
-                                                   else values[0])):
+        elif problem_of and (problem := next(filter(None, map(problem_of, values)), None)):
             errors.append(Error(f"{name} {problem}.", hint=HINT, id="meg.E005"))
     return errors
 
