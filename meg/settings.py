@@ -94,7 +94,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "meg.middleware.ContentSecurityPolicyMiddleware",
+    "meg.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -281,7 +281,7 @@ SESSION_COOKIE_HTTPONLY = True
 # Content-Security-Policy (django-csp), the same in every mode so that development and the
 # browser tests live under it: scripts and styles only from MEG's own static files (no inline
 # script, style or event handler: static/js/meg.js does what they did), nothing embedded, no
-# framing. meg.middleware adds the partners' origins that forms redirect to.
+# framing. meg.csp adds the partners' origins that forms redirect to.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
