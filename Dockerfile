@@ -9,4 +9,4 @@ RUN pip install --no-cache-dir . && \
 RUN useradd --create-home meg && mkdir -p /app/var && chown -R meg /app/var
 USER meg
 EXPOSE 8000
-CMD ["gunicorn", "meg.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "meg.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

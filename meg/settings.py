@@ -4,11 +4,14 @@ The defaults give the embedded mode (`make run`: SQLite, eager Celery, console e
 sets ``MEG_ENV=production`` and the variables listed in the README.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,10 +35,33 @@ def env_list(name, default=""):
 MEG_ENV = env("MEG_ENV", "development")
 PRODUCTION = MEG_ENV == "production"
 
+
+def development_fernet_key(secret_key):
+    """The embedded mode's Fernet key, derived from its secret key (no variable to set)."""
+    return base64.urlsafe_b64encode(
+        hashlib.sha256(f"{secret_key}:fernet".encode()).digest()).decode()
+
+
+# The secrets' development values are public (this file, the README, the sandboxes): production
+# never falls back to them, and refuses to start when one is set anyway (meg/checks.py).
+MEG_DEVELOPMENT_SECRETS = {
+    "DJANGO_SECRET_KEY": "meg-insecure-development-key-only",
+    "PROGBAT_CLIENT_SECRET": "meg-dev-secret",
+    "PROGBAT_WEBHOOK_SECRET": "whsec_bWVnLXByb2diYXQtZGV2ZWxvcG1lbnQtc2VjcmV0ISE=",
+    "LIBEO_OIDC_CLIENT_SECRET": "libeo-sandbox-secret",
+}
+MEG_DEVELOPMENT_SECRETS["MEG_FERNET_KEYS"] = development_fernet_key(
+    MEG_DEVELOPMENT_SECRETS["DJANGO_SECRET_KEY"])
+
+
+def secret(name):
+    """A secret from the environment; without it, its development value, or "" in production."""
+    return env(name, "" if PRODUCTION else MEG_DEVELOPMENT_SECRETS[name])
+
+
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
-SECRET_KEY = env("DJANGO_SECRET_KEY", "" if PRODUCTION else "meg-insecure-development-key-only")
-if PRODUCTION and not SECRET_KEY:
-    raise RuntimeError("DJANGO_SECRET_KEY must be set when MEG_ENV=production")
+# Empty in production when unset: the check meg.E003 then names the variable.
+SECRET_KEY = secret("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -55,6 +81,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "csp",
     "meg",
     "users",
     "firms",
@@ -71,6 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "meg.csp.ContentSecurityPolicyMiddleware",
     "meg.middleware.NulGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -188,7 +216,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("MEG_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -307,6 +335,25 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# Content-Security-Policy (django-csp), the same in every mode so that development and the
+# browser tests live under it: scripts and styles only from MEG's own static files (no inline
+# script, style or event handler: static/js/meg.js does what they did), nothing embedded, no
+# framing. meg.csp adds the partners' origins that forms redirect to.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Pico CSS draws its icons as data: SVGs
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -327,20 +374,15 @@ MEG_BASE_URL = env("MEG_BASE_URL", "http://127.0.0.1:8000")
 # Secrets at rest (partner tokens, API keys): Fernet keys, newest first, comma-separated.
 MEG_FERNET_KEYS = env_list("MEG_FERNET_KEYS")
 if not MEG_FERNET_KEYS and not PRODUCTION:
-    import base64
-    import hashlib
-
-    MEG_FERNET_KEYS = [base64.urlsafe_b64encode(
-        hashlib.sha256(f"{SECRET_KEY}:fernet".encode()).digest()).decode()]
+    MEG_FERNET_KEYS = [development_fernet_key(SECRET_KEY)]
 
 # ProGBat (DESIGN §5). The defaults talk to the sandbox started by `make run`.
 PROGBAT_BASE_URL = env("PROGBAT_BASE_URL", "http://127.0.0.1:8100").rstrip("/")
 PROGBAT_CLIENT_ID = env("PROGBAT_CLIENT_ID", "meg-dev")
-PROGBAT_CLIENT_SECRET = env("PROGBAT_CLIENT_SECRET", "meg-dev-secret")
+PROGBAT_CLIENT_SECRET = secret("PROGBAT_CLIENT_SECRET")
 # The OAuth redirect URI registered at ProGBat; empty: built from the request's host.
 PROGBAT_REDIRECT_URI = env("PROGBAT_REDIRECT_URI", "")
-PROGBAT_WEBHOOK_SECRET = env("PROGBAT_WEBHOOK_SECRET",
-                             "whsec_bWVnLXByb2diYXQtZGV2ZWxvcG1lbnQtc2VjcmV0ISE=")
+PROGBAT_WEBHOOK_SECRET = secret("PROGBAT_WEBHOOK_SECRET")
 PROGBAT_TIMEOUT_SECONDS = float(env("PROGBAT_TIMEOUT_SECONDS", "10"))
 PROGBAT_TRIAL_DAYS = int(env("PROGBAT_TRIAL_DAYS", "30"))
 
@@ -349,12 +391,16 @@ LIBEO_BASE_URL = env("LIBEO_BASE_URL", "http://127.0.0.1:8200").rstrip("/")
 LIBEO_TIMEOUT_SECONDS = float(env("LIBEO_TIMEOUT_SECONDS", "10"))
 
 
+# Development's OpenID signing key, generated once; production refuses it (meg/checks.py).
+MEG_OIDC_DEVELOPMENT_KEY_PATH = BASE_DIR / "var" / "oidc-dev-key.pem"
+
+
 def _oidc_private_key():
     """MEG's OpenID signing key (PEM). Development keeps a generated one under var/."""
     key = env("MEG_OIDC_RSA_PRIVATE_KEY", "")
     if key or PRODUCTION:
         return key.replace("\\n", "\n")
-    path = BASE_DIR / "var" / "oidc-dev-key.pem"
+    path = MEG_OIDC_DEVELOPMENT_KEY_PATH
     if not path.exists():
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
@@ -397,7 +443,7 @@ OAUTH2_PROVIDER = {
 # client credentials); empty: nobody.
 MEG_OIDC_INTROSPECTION_CLIENTS = env_list("MEG_OIDC_INTROSPECTION_CLIENTS")
 LIBEO_OIDC_CLIENT_ID = env("LIBEO_OIDC_CLIENT_ID", "libeo-sandbox")
-LIBEO_OIDC_CLIENT_SECRET = env("LIBEO_OIDC_CLIENT_SECRET", "libeo-sandbox-secret")
+LIBEO_OIDC_CLIENT_SECRET = secret("LIBEO_OIDC_CLIENT_SECRET")
 LIBEO_OIDC_REDIRECT_URIS = env(
     "LIBEO_OIDC_REDIRECT_URIS",
     "http://127.0.0.1:8200/connect/meg/callback http://localhost:8200/connect/meg/callback")

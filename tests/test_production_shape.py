@@ -1,38 +1,14 @@
 """The production shape: settings that pass `check --deploy`, and a valid docker-compose."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.security.production import manage, production_env
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _rsa_pem():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
-PRODUCTION_ENV = {
-    "MEG_OIDC_RSA_PRIVATE_KEY": _rsa_pem(),
-    "MEG_ENV": "production",
-    "DJANGO_SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-for-the-test-" + "y" * 20,
-    "DJANGO_ALLOWED_HOSTS": "meg.example.fr",
-    "DATABASE_URL": "postgres://meg:secret@127.0.0.1:5432/meg",
-    "REDIS_URL": "redis://127.0.0.1:6379/1",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-    "MEG_FERNET_KEYS": "xL5CeGxvRbIaOB1W3Km4Nt0cqEyZUNnJmq0e5W0nT1Y=",
-}
-
-
-def manage(*args, env):
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, **env}, timeout=120)
+# Every secret and partner setting set to a production value (tests/security/production.py).
+PRODUCTION_ENV = production_env()
 
 
 def test_production_settings_pass_check_deploy():

@@ -17,9 +17,9 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import Page, expect
 
 from audit.models import AuditEvent
+from demo import seed as demo_data
 from firms.models import Firm
 from firms.services import firm_user_create
-from demo import seed as demo_data
 from tests.e2e.test_core_journey import log_in, log_out
 
 pytestmark = pytest.mark.e2e
