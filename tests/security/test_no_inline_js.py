@@ -26,6 +26,9 @@ browser, page, demo = e2e.browser, e2e.page, e2e.demo
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = [path for folder in ROOT.glob("*/templates") for path in folder.rglob("*.html")]
 TEMPLATES += list((ROOT / "templates").rglob("*.html"))
+# E-mail bodies are read by mail clients, never served under MEG's CSP (inline styles are the
+# norm there); every page template is scanned.
+TEMPLATES = [path for path in TEMPLATES if "email" not in path.parent.parts]
 INLINE_SCRIPT = [
     (re.compile(r"\son[a-z]+\s*=", re.IGNORECASE), "an on…= event handler"),
     (re.compile(r"javascript:", re.IGNORECASE), "a javascript: URL"),

@@ -120,7 +120,8 @@ def test_login_page_headers_and_csrf_cookie(meg):
     assert "; Secure" in csrf and "SameSite=Lax" in csrf
 
     # No inline script in the page; its scripts are the hashed static files, served.
-    assert not re.search(r"<script(?![^>]*\ssrc=)", response.text)
+    # No inline code: every <script> has a src, or is a JSON data block (never run).
+    assert not re.search(r"<script(?![^>]*\ssrc=)(?![^>]*application/json)", response.text)
     assert not re.search(r"<[^>]*\son[a-z]+\s*=", response.text)
     scripts = re.findall(r'<script src="([^"]+)"', response.text)
     assert any(re.search(r"/static/js/meg\.[0-9a-f]{12}\.js$", src) for src in scripts), scripts
