@@ -15,5 +15,6 @@ urlpatterns = [
     path("parametres/actualites/", views.NewsView.as_view(), name="news"),
     path("parametres/connexions-partenaires/", views.PartnerConnectionsView.as_view(),
          name="partner_connections"),
+    path("a-traiter/", views.AttentionView.as_view(), name="attention"),
     path("journal-activite/", views.AuditView.as_view(), name="audit"),
 ]

@@ -15,6 +15,7 @@ from meg.extensions import registry
 from meg.views import FirmMixin, add_service_errors
 
 from . import services
+from .attention import AttentionFilterForm, attention_counts, attention_rows, attention_scope
 from .forms import (
     AuditFilterForm,
     ConventionForm,
@@ -40,6 +41,7 @@ class DashboardView(FirmMixin, TemplateView):
         panels = [(panel.template_name, panel.context(self.request, firm=self.firm))
                   for panel in registry.dashboard_panels]
         return super().get_context_data(figures=dashboard_figures(firm=self.firm),
+                                        attention=attention_counts(attention_scope(firm=self.firm)),
                                         panels=panels, **kwargs)
 
 
@@ -219,3 +221,21 @@ class AuditView(FirmMixin, TemplateView):
                                   date_to=filters.get("date_to"))
         return super().get_context_data(form=form, page=paginate(self.request, events, 50),
                                         **kwargs)
+
+
+class AttentionView(FirmMixin, TemplateView):
+    """*À traiter*: what needs fixing across the firm's companies, by site or collaborateur."""
+
+    template_name = "firms/attention.html"
+
+    def get_context_data(self, **kwargs):
+        form = AttentionFilterForm(self.request.GET or None, firm=self.firm)
+        if form.is_bound and not form.is_valid():
+            rows = []  # a filter naming another firm's site or user shows nothing
+        else:
+            filters = form.cleaned_data if form.is_bound else {}
+            scope = attention_scope(firm=self.firm, site=filters.get("site"),
+                                    collaborateur=filters.get("collaborateur"))
+            rows = attention_rows(scope, kind=filters.get("kind"))
+        return super().get_context_data(form=form, total=len(rows),
+                                        page=paginate(self.request, rows), **kwargs)
