@@ -45,8 +45,10 @@ def licences_to_assign(scope):
 
 def link_text(link, now):
     if link.status == Status.ERROR:
-        return _("Liaison ProGBat en erreur : %(reason)s") % {
-            "reason": link.error_detail or link.error_code}
+        reason = link.error_detail or link.error_code
+        if not reason:
+            return _("Liaison ProGBat en erreur : réessayez depuis le module ProGBat.")
+        return _("Liaison ProGBat en erreur : %(reason)s") % {"reason": reason}
     if link.status == Status.PENDING_CONSENT:
         return _("Liaison ProGBat en attente du consentement (à donner par un utilisateur de "
                  "l'entreprise dans le module ProGBat).")
