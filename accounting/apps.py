@@ -26,4 +26,5 @@ class AccountingConfig(AppConfig):
 
         post_migrate.connect(_ensure_pcg, sender=self)
         register_module_page("export-ecritures", "accounting:export_space")
-        from . import extensions  # noqa: F401  (registers the dashboard panel)
+        # What needs an accountant's eye shows on the firm's attention board (*À traiter*).
+        from . import attention  # noqa: F401

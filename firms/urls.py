@@ -17,5 +17,6 @@ urlpatterns = [
          name="partner_connections"),
     path("parametres/securite/", views.SecurityView.as_view(), name="security"),
     path("parametres/jetons-api/", views.ApiTokensView.as_view(), name="api_tokens"),
+    path("a-traiter/", views.AttentionView.as_view(), name="attention"),
     path("journal-activite/", views.AuditView.as_view(), name="audit"),
 ]

@@ -19,6 +19,7 @@ from users.models import ApiToken
 from users.services import api_token_create, api_token_revoke
 
 from . import services
+from .attention import AttentionFilterForm, attention_counts, attention_rows, attention_scope
 from .forms import (
     ApiTokenForm,
     AuditFilterForm,
@@ -46,6 +47,7 @@ class DashboardView(FirmMixin, TemplateView):
         panels = [(panel.template_name, panel.context(self.request, firm=self.firm))
                   for panel in registry.dashboard_panels]
         return super().get_context_data(figures=dashboard_figures(firm=self.firm),
+                                        attention=attention_counts(attention_scope(firm=self.firm)),
                                         panels=panels, **kwargs)
 
 
@@ -296,3 +298,21 @@ class ApiTokensView(FirmMixin, TemplateView):
         response = self.render_to_response(self.get_context_data(new_token=token, new_row=row))
         response["Cache-Control"] = "no-store"
         return response
+
+
+class AttentionView(FirmMixin, TemplateView):
+    """*À traiter*: what needs fixing across the firm's companies, by site or collaborateur."""
+
+    template_name = "firms/attention.html"
+
+    def get_context_data(self, **kwargs):
+        form = AttentionFilterForm(self.request.GET or None, firm=self.firm)
+        if form.is_bound and not form.is_valid():
+            rows = []  # a filter naming another firm's site or user shows nothing
+        else:
+            filters = form.cleaned_data if form.is_bound else {}
+            scope = attention_scope(firm=self.firm, site=filters.get("site"),
+                                    collaborateur=filters.get("collaborateur"))
+            rows = attention_rows(scope, kind=filters.get("kind"))
+        return super().get_context_data(form=form, total=len(rows),
+                                        page=paginate(self.request, rows), **kwargs)

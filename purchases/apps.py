@@ -10,3 +10,4 @@ class PurchasesConfig(AppConfig):
         from companies.module_pages import register_module_page
 
         register_module_page("achats", "purchases:home")
+        from . import attention  # noqa: F401  (registers its rows of the attention board)

@@ -6,3 +6,6 @@ class PartnersCommonConfig(AppConfig):
     name = "partners.common"
     label = "partners_common"
     verbose_name = _("Partenaires")
+
+    def ready(self):
+        from . import attention  # noqa: F401  (registers its rows of the attention board)

@@ -7,4 +7,4 @@ class ProgbatConfig(AppConfig):
     verbose_name = "ProGBat"
 
     def ready(self):
-        from . import extensions  # noqa: F401  (registers the module hook and panels)
+        from . import attention, extensions  # noqa: F401  (register hooks, panels, board rows)

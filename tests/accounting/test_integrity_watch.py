@@ -2,6 +2,7 @@
 what the dashboard and the export space show."""
 
 import datetime
+from html import unescape
 
 import pytest
 from django.core import mail
@@ -43,8 +44,11 @@ def test_a_failure_alerts_the_firm_admins_once(exported, accountant, client,
     assert mail.outbox[0].to == [accountant.email]
     assert exported.name in mail.outbox[0].subject
     client.force_login(accountant)
-    dashboard = client.get("/cabinet/").content.decode()
-    assert "Anomalies d'inaltérabilité" in dashboard and exported.name in dashboard
+    dashboard = unescape(client.get("/cabinet/").content.decode())
+    assert "Anomalies d'inaltérabilité" in dashboard
+    assert "1 entreprise aux écritures altérées" in dashboard
+    board = unescape(client.get("/cabinet/a-traiter/").content.decode())
+    assert exported.name in board and "Inaltérabilité : 1 anomalie trouvée" in board
     space = client.get(f"/entreprise/{exported.pk}/export-ecritures/").content.decode()
     assert "Anomalies trouvées" in space
 
@@ -55,6 +59,8 @@ def test_dashboard_counts_refused_events_and_entries_to_export(linked_company, p
     post_webhook(invoice_event(linked_company, invoice_id="inv_old",
                                validated_at="2026-05-01T00:00:00Z", date="2026-05-01"))
     client.force_login(accountant)
-    page = client.get("/cabinet/").content.decode()
-    assert "refusé" in page and ", 1 ignoré" in page
+    page = unescape(client.get("/cabinet/").content.decode())
+    assert "1 événement refusé ou ignoré (1 entreprise(s))" in page
     assert "1 écriture à exporter (1 entreprise(s))" in page
+    board = unescape(client.get("/cabinet/a-traiter/").content.decode())
+    assert "1 événement partenaire ignoré" in board
