@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import Payment, SupplierInvoice
+from .models import Payment, Supplier, SupplierInvoice, SupplierInvoiceVatLine
+
+
+class VatLineInline(admin.TabularInline):
+    model = SupplierInvoiceVatLine
+    extra = 0
+    fields = ["rate", "base_amount", "vat_amount"]
+    readonly_fields = fields  # the totals of the invoice are their sums: edited in Achats
+    can_delete = False
 
 
 class PaymentInline(admin.TabularInline):
@@ -19,7 +27,23 @@ class SupplierInvoiceAdmin(admin.ModelAdmin):
     list_filter = ["payment_method", ("due_date", admin.DateFieldListFilter)]
     search_fields = ["supplier_name", "number", "company__name"]
     list_select_related = ["company"]
-    inlines = [PaymentInline]
+    raw_id_fields = ["supplier"]
+    inlines = [VatLineInline, PaymentInline]
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ["name", "company", "aux_account", "expense_account"]
+    search_fields = ["name", "aux_account", "company__name"]
+    list_select_related = ["company"]
+
+
+@admin.register(SupplierInvoiceVatLine)
+class SupplierInvoiceVatLineAdmin(admin.ModelAdmin):
+    list_display = ["invoice", "rate", "base_amount", "vat_amount"]
+    search_fields = ["invoice__number", "invoice__supplier_name"]
+    list_select_related = ["invoice"]
+    raw_id_fields = ["invoice"]
 
 
 @admin.register(Payment)
