@@ -1,5 +1,6 @@
 """Achats use cases: supplier invoices, the one-click "Payer", and the payment states that
-providers report (provider-agnostic: see ``purchases.providers``)."""
+providers report (provider-agnostic: see ``purchases.providers``). Recorded and edited invoices
+are announced through ``purchases.hooks``; the books follow (``bridges.purchases_books``)."""
 
 from dataclasses import dataclass
 from decimal import Decimal

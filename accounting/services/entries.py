@@ -23,7 +23,6 @@ ignored (never regress); the same version is applied again (the document's curre
 supplier's auxiliary account may have been edited).
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -171,7 +170,6 @@ def entry_book(*, company, source, draft, actor=None) -> Booking:
     entry = pending.pop() if pending else None
     for extra in pending:  # never more than one draft per document; tidy if ever
         extra.delete()
-    wanted = _net(draft.lines)
 
     if not exported:
         if not draft.lines:
@@ -182,17 +180,17 @@ def entry_book(*, company, source, draft, actor=None) -> Booking:
         created = entry is None
         entry = entry or Entry(firm_id=company.firm_id, company=company, journal=journal,
                                source_ref=ref)
-        changed = _write(entry, company=company, label=draft.label, rows=_line_rows(wanted),
-                         draft=draft, note="")
+        rows = [(line.account, line.aux_account, line.aux_label, Decimal(line.debit),
+                 Decimal(line.credit)) for line in draft.lines]
+        changed = _write(entry, company=company, label=draft.label, rows=rows, draft=draft,
+                         note="")
         return Booking("created" if created else "replaced" if changed else "unchanged",
                        entry.pk)
 
     booked = _net(line for done in exported for line in done.lines.all())
-    difference = defaultdict(lambda: (ZERO, ""))
-    for key, (amount, aux_label) in wanted.items():
-        difference[key] = (amount, aux_label)
+    difference = _net(draft.lines)
     for key, (amount, aux_label) in booked.items():
-        current, label = difference[key]
+        current, label = difference.get(key, (ZERO, ""))
         difference[key] = (current - amount, label or aux_label)
     rows = _line_rows(difference)
     if not rows:

@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from accounting.formats import FEC_COLUMNS, fec_check
 from accounting.models import Entry
+from accounting.services.integrity import company_problems
 from companies.models import CompanyMembership
 from purchases.models import Payment, Supplier, SupplierInvoice
 from purchases.services import VatLine, invoice_update
@@ -172,6 +173,7 @@ def test_an_edit_after_export_adds_a_correcting_entry_and_never_touches_the_expo
     invoice_update(invoice=invoice, actor=dirigeant, expense_account="606300")  # as booked
     assert Entry.objects.filter(journal__code="HA").count() == 2
     assert set(Entry.objects.values_list("state", flat=True)) == {"exported"}
+    assert company_problems(achats) == []  # the chain and the seal hold
 
 
 def test_undoing_an_edit_before_the_correction_is_exported_removes_it(
@@ -418,3 +420,22 @@ def test_on_the_invoice_page_either_the_totals_or_the_lines_may_be_edited(achats
                                            amount_incl_tax="1530.00"))
     assert response.status_code == 400
     assert "plusieurs taux de TVA" in unescape(response.content.decode())
+
+
+def test_an_older_version_never_regresses_and_a_zero_invoice_books_nothing(achats, dirigeant,
+                                                                          api):
+    from bridges.purchases_books import invoice_book
+
+    invoice = make_invoice(achats, dirigeant)
+    snapshot = SupplierInvoice.objects.get(pk=invoice.pk)  # version 1
+    invoice_update(invoice=invoice, actor=dirigeant, expense_account="606300")
+    assert invoice_book(snapshot).outcome == "stale"
+    assert ha_entries(api, achats)[0]["lines"][0]["account"] == "606300"
+    assert invoice_book(SupplierInvoice.objects.get(pk=invoice.pk)).outcome == "unchanged"
+
+    invoice_update(invoice=invoice, actor=dirigeant, amount_excl_tax=Decimal("0.00"),
+                   vat_amount=Decimal("0.00"), amount_incl_tax=Decimal("0.00"))
+    assert ha_entries(api, achats) == []
+    make_invoice(achats, dirigeant, number="Z-0", amount_excl_tax=Decimal("0.00"),
+                 vat_amount=Decimal("0.00"), amount_incl_tax=Decimal("0.00"))
+    assert ha_entries(api, achats) == []
