@@ -65,6 +65,7 @@ class Journal(models.Model):
     class Source(models.TextChoices):
         MANUAL = "manual", _("Saisie MEG")
         PROGBAT = "progbat", "ProGBat"
+        PURCHASES = "purchases", _("Achats")
 
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,

@@ -118,23 +118,43 @@ def _progbat_link(company, accountant, dirigeant):
 
 
 def _supplier_invoices(company, user, today):
+    """Dupont's supplier invoices, each booked in the purchases journal (HA) as it is
+    recorded: one per kind of account, one with two VAT rates, one fixed asset."""
     from decimal import Decimal
 
-    from purchases.services import invoice_create
+    from purchases.services import VatLine, invoice_create
 
-    for number, supplier, iban, excl, method, due_in in [
-        ("MR-2611", "Matériaux Rhône", "FR7630006000011234567890189", "1250.00", "libeo", 20),
+    cent = Decimal("0.01")
+    for number, supplier, iban, excl, method, due_in, account in [
+        ("MR-2611", "Matériaux Rhône", "FR7630006000011234567890189", "1250.00", "libeo", 20,
+         "601000"),
         ("EL-0457", "Électricité Générale Lyon", "FR7610107001011234567890129", "480.00",
-         "libeo", 35),
-        ("LOC-88", "Loca'Engins", "", "310.00", "cheque", 10),
+         "libeo", 35, "611000"),
+        ("LOC-88", "Loca'Engins", "", "310.00", "cheque", 10, "613500"),
+        ("OP-5521", "Outilpro Rhône", "", "1890.00", "transfer", 30, "215400"),
     ]:
         excl = Decimal(excl)
-        vat = (excl * Decimal("0.20")).quantize(Decimal("0.01"))
+        vat = (excl * Decimal("0.20")).quantize(cent)
         invoice_create(company=company, actor=user, supplier_name=supplier, supplier_iban=iban,
                        number=number, issue_date=today - datetime.timedelta(days=10),
                        due_date=today + datetime.timedelta(days=due_in),
                        amount_excl_tax=excl, vat_amount=vat, amount_incl_tax=excl + vat,
-                       payment_method=method)
+                       payment_method=method, expense_account=account)
+    # Two rates on one invoice: site supplies at 20 %, drinking water for the crew at 5.5 %.
+    invoice_create(company=company, actor=user, supplier_name="Cash Pro Lyon", supplier_iban="",
+                   number="CP-20931", issue_date=today - datetime.timedelta(days=7),
+                   due_date=today - datetime.timedelta(days=7), payment_method="cash",
+                   expense_account="606300", vat_lines=[
+                       VatLine(Decimal("20"), Decimal("240.00"), Decimal("48.00")),
+                       VatLine(Decimal("5.5"), Decimal("60.00"), Decimal("3.30"))])
+
+
+def _book_supplier_invoices(company):
+    """Invoices recorded before the purchases journal existed are booked too (each run is a
+    no-op once they are)."""
+    from bridges.purchases_books import invoices_book
+
+    invoices_book(company.supplier_invoices.all())
 
 
 def register_libeo_client():
@@ -183,6 +203,7 @@ def seed_demo(today=None):
             company_services.user_module_access_set(
                 company=dupont, actor=accountant, user=dirigeant,
                 module=Module.objects.get(code="achats"), enabled=True, is_admin=True)
+        _book_supplier_invoices(dupont)
         _licence(dupont, dirigeant, tier=Tier.PREMIUM,
                  starts_on=today - datetime.timedelta(days=90),
                  ends_on=today + datetime.timedelta(days=275))

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "companies",
     "accounting",
     "purchases",
+    "bridges",  # after accounting and purchases: it joins them (DESIGN §2)
     "partners.common",
     "partners.progbat",
     "partners.libeo",

@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Payment, SupplierInvoice
+from .models import Payment, Supplier, SupplierInvoice, SupplierInvoiceVatLine
+
+
+class VatLineInline(admin.TabularInline):
+    model = SupplierInvoiceVatLine
+    extra = 0
+    fields = ["rate", "base_amount", "vat_amount"]
+    readonly_fields = fields  # the totals of the invoice are their sums: edited in Achats
+    can_delete = False
 
 
 class PaymentInline(admin.TabularInline):
@@ -20,7 +28,8 @@ class SupplierInvoiceAdmin(admin.ModelAdmin):
     list_filter = ["payment_method", ("due_date", admin.DateFieldListFilter)]
     search_fields = ["supplier_name", "number", "company__name"]
     list_select_related = ["company"]
-    inlines = [PaymentInline]
+    raw_id_fields = ["supplier"]
+    inlines = [VatLineInline, PaymentInline]
     # The PDF has no URL (meg.storage.PrivateStorage): shown by name, changed in MEG only.
     exclude = ["pdf"]
     readonly_fields = ["document"]
@@ -28,6 +37,21 @@ class SupplierInvoiceAdmin(admin.ModelAdmin):
     @admin.display(description=_("facture (PDF)"))
     def document(self, invoice):
         return invoice.pdf.name or "—"
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ["name", "company", "aux_account", "expense_account"]
+    search_fields = ["name", "aux_account", "company__name"]
+    list_select_related = ["company"]
+
+
+@admin.register(SupplierInvoiceVatLine)
+class SupplierInvoiceVatLineAdmin(admin.ModelAdmin):
+    list_display = ["invoice", "rate", "base_amount", "vat_amount"]
+    search_fields = ["invoice__number", "invoice__supplier_name"]
+    list_select_related = ["invoice"]
+    raw_id_fields = ["invoice"]
 
 
 @admin.register(Payment)

@@ -4,12 +4,16 @@ Payments are provider-agnostic: a provider (see ``purchases.providers``) serves 
 method, makes the payments asked of it, and reports their outcome through ``payment_settle``.
 """
 
+import re
+import unicodedata
 import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -20,6 +24,63 @@ from meg.storage import documents
 def invoice_document_name(invoice, filename):
     """A name nobody can guess (the file is served only by the invoice's document view)."""
     return f"achats/{invoice.company_id}/{uuid.uuid4().hex}.pdf"
+
+# What a supplier invoice may be booked to (DESIGN §7.2): an expense (60 to 67, but not 603
+# "variation des stocks" nor 609 "rabais obtenus") or a fixed asset (20 to 23); whether the
+# company's chart has it is accounting's to say, when the invoice is booked.
+expense_account_validator = RegexValidator(
+    r"^(?:60(?![39])|6[1-7]|2[0-3])[0-9]{1,18}$",
+    _("Compte de charges (60 à 67, hors 603 et 609) ou d'immobilisation (20 à 23) attendu, "
+      "par exemple 607000 ou 218300."))
+aux_account_validator = RegexValidator(
+    r"^[A-Z0-9]{2,17}$", _("De 2 à 17 lettres majuscules ou chiffres (ex. FMATERIAUX)."))
+DEFAULT_EXPENSE_ACCOUNT = "607000"
+AUX_CODE_LENGTH = 10
+
+
+def aux_code_from_name(name):
+    """``Matériaux Rhône`` → ``FMATERIAUX``: "F", then the name's letters and digits, without
+    accents, upper-case, 10 characters in all."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    letters = re.sub(r"[^A-Z0-9]", "", ascii_name.upper())
+    return ("F" + (letters or "OURN"))[:AUX_CODE_LENGTH]
+
+
+class Supplier(TimeStampedModel):
+    """A supplier of the company, with its auxiliary account in the books (CompAuxNum of its
+    401 lines) and the account its invoices are booked to by default."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="suppliers", verbose_name=_("entreprise"))
+    name = models.CharField(_("nom"), max_length=200)
+    aux_account = models.CharField(
+        _("compte auxiliaire"), max_length=17, validators=[aux_account_validator],
+        help_text=_("Le compte du fournisseur sous le 401 dans les écritures (CompAuxNum)."))
+    expense_account = models.CharField(
+        _("compte de charge par défaut"), max_length=20, default=DEFAULT_EXPENSE_ACCOUNT,
+        validators=[expense_account_validator],
+        help_text=_("Proposé pour ses factures ; modifiable facture par facture."))
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("fournisseur")
+        verbose_name_plural = _("fournisseurs")
+        ordering = ["company", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "company", name="supplier_name_once",
+                                    violation_error_message=_(
+                                        "Ce fournisseur existe déjà dans l'entreprise.")),
+            models.UniqueConstraint(fields=["company", "aux_account"],
+                                    name="supplier_aux_account_once",
+                                    violation_error_message=_(
+                                        "Ce compte auxiliaire est déjà celui d'un autre "
+                                        "fournisseur de l'entreprise.")),
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class SupplierInvoice(TimeStampedModel):
@@ -34,6 +95,14 @@ class SupplierInvoice(TimeStampedModel):
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
                                 related_name="supplier_invoices", verbose_name=_("entreprise"))
     supplier_name = models.CharField(_("fournisseur"), max_length=200)
+    # Set by the services from ``supplier_name``; empty only on rows written around them.
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="invoices", verbose_name=_("fiche fournisseur"))
+    expense_account = models.CharField(
+        _("compte de charge"), max_length=20, blank=True,
+        validators=[expense_account_validator],
+        help_text=_("Vide : le compte par défaut du fournisseur (607000 pour un nouveau). "
+                    "Une immobilisation (20 à 23) est comptabilisée avec la TVA 44562."))
     supplier_iban = models.CharField(_("IBAN du fournisseur"), max_length=34, blank=True)
     number = models.CharField(_("numéro de facture"), max_length=60)
     issue_date = models.DateField(_("date de facture"))
@@ -78,6 +147,38 @@ class SupplierInvoice(TimeStampedModel):
 
     def __str__(self):
         return f"{self.supplier_name} {self.number}"
+
+
+class SupplierInvoiceVatLine(models.Model):
+    """One VAT rate of an invoice: its base (HT) and its VAT. The invoice's totals are their
+    sums (``purchases.services``), so HT + TVA = TTC holds on the invoice as before."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="+", verbose_name=_("entreprise"))
+    invoice = models.ForeignKey(SupplierInvoice, on_delete=models.CASCADE,
+                                related_name="vat_lines", verbose_name=_("facture"))
+    rate = models.DecimalField(_("taux (%)"), max_digits=5, decimal_places=2)
+    base_amount = models.DecimalField(_("base HT"), max_digits=12, decimal_places=2)
+    vat_amount = models.DecimalField(_("TVA"), max_digits=12, decimal_places=2)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("ligne de TVA")
+        verbose_name_plural = _("lignes de TVA")
+        ordering = ["invoice", "-rate"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "rate"], name="vat_line_rate_once",
+                                    violation_error_message=_(
+                                        "Une seule ligne par taux de TVA.")),
+            models.CheckConstraint(condition=Q(base_amount__gte=0, vat_amount__gte=0,
+                                               rate__gte=0, rate__lte=100),
+                                   name="vat_line_amounts_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.rate} % : {self.base_amount} + {self.vat_amount}"
 
 
 class PaymentStatus(models.TextChoices):

@@ -1,8 +1,8 @@
 """Reads of the Achats module."""
 
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 
-from .models import Payment, SupplierInvoice
+from .models import Payment, Supplier, SupplierInvoice
 
 
 def invoices_for(*, company, query="", payment_method="", status=""):
@@ -21,3 +21,8 @@ def invoices_for(*, company, query="", payment_method="", status=""):
     elif status:
         invoices = invoices.filter(payment_status=status)
     return invoices.order_by("due_date", "id")
+
+
+def suppliers_for(*, company):
+    return (Supplier.objects.filter(company=company).annotate(invoice_count=Count("invoices"))
+            .order_by("name"))

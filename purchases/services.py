@@ -1,5 +1,9 @@
 """Achats use cases: supplier invoices, the one-click "Payer", and the payment states that
-providers report (provider-agnostic: see ``purchases.providers``)."""
+providers report (provider-agnostic: see ``purchases.providers``). Recorded and edited invoices
+are announced through ``purchases.hooks``; the books follow (``bridges.purchases_books``)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,11 +19,18 @@ from audit.services import audit_record
 from notifications.models import Kind
 from notifications.services import notify
 
-from .models import Payment, SupplierInvoice
+from . import hooks
+from .models import DEFAULT_EXPENSE_ACCOUNT, Payment, SupplierInvoice, SupplierInvoiceVatLine
 from .providers import payment_provider, payment_providers, provider_for_method
+from .suppliers import supplier_find, supplier_for
 
 INVOICE_FIELDS = ("supplier_name", "supplier_iban", "number", "issue_date", "due_date",
-                  "amount_excl_tax", "vat_amount", "amount_incl_tax", "pdf", "payment_method")
+                  "amount_excl_tax", "vat_amount", "amount_incl_tax", "pdf", "payment_method",
+                  "expense_account")
+# What may still change once a payment is under way: the attached PDF, and the account the
+# invoice is booked to (an accountant reclassifies paid invoices too).
+EDITABLE_WHILE_PAID = {"pdf", "expense_account"}
+CENT = Decimal("0.01")
 
 
 class ConnectionNeeded(Exception):
@@ -92,43 +103,137 @@ def live_payment(invoice):
     return invoice.payments.filter(status__in=Payment.ALIVE).first()
 
 
+@dataclass(frozen=True, order=True)
+class VatLine:
+    """One VAT rate of an invoice as entered: rate (%), base HT, VAT."""
+
+    rate: Decimal
+    base_amount: Decimal
+    vat_amount: Decimal
+
+    @classmethod
+    def implied(cls, excl, vat):
+        """The one line of an invoice entered by its totals (its apparent rate)."""
+        rate = (vat * 100 / excl).quantize(CENT) if excl else Decimal("0.00")
+        return cls(min(rate, Decimal(100)), excl, vat)
+
+
+def vat_lines_of(invoice):
+    return sorted(VatLine(line.rate, line.base_amount, line.vat_amount)
+                  for line in invoice.vat_lines.all())
+
+
+def _vat_lines_checked(vat_lines, fields):
+    """The lines sorted, with the invoice's totals set from them in ``fields`` (TTC too, when
+    not given); totals typed as well must agree."""
+    lines = sorted(VatLine(Decimal(line.rate), Decimal(line.base_amount),
+                           Decimal(line.vat_amount)) for line in vat_lines)
+    if len({line.rate for line in lines}) != len(lines):
+        raise ValidationError(_("Une seule ligne par taux de TVA."))
+    errors = {}
+    for name, total in (("amount_excl_tax", sum(line.base_amount for line in lines)),
+                        ("vat_amount", sum(line.vat_amount for line in lines))):
+        typed = fields.get(name)
+        if typed not in (None, "") and Decimal(typed) != total:
+            errors[name] = _("%(typed)s € n'est pas la somme des lignes de TVA "
+                             "(%(total)s €).") % {"typed": typed, "total": total}
+        fields[name] = total
+    if errors:
+        raise ValidationError(errors)
+    if fields.get("amount_incl_tax") in (None, ""):
+        fields["amount_incl_tax"] = fields["amount_excl_tax"] + fields["vat_amount"]
+    return lines
+
+
+def _vat_lines_save(invoice, lines):
+    invoice.vat_lines.all().delete()
+    SupplierInvoiceVatLine.objects.bulk_create([
+        SupplierInvoiceVatLine(firm_id=invoice.firm_id, company_id=invoice.company_id,
+                               invoice=invoice, rate=line.rate, base_amount=line.base_amount,
+                               vat_amount=line.vat_amount) for line in lines])
+
+
+def _default_expense_account(company, supplier_name):
+    supplier = supplier_find(company, supplier_name)
+    return supplier.expense_account if supplier else DEFAULT_EXPENSE_ACCOUNT
+
+
 @transaction.atomic
-def invoice_create(*, company, actor, **fields):
+def invoice_create(*, company, actor, vat_lines=None, **fields):
+    """Record an invoice. ``vat_lines`` (``VatLine``s, one per rate) set its totals; without
+    them, its totals are one line. Its supplier is found or created from its name, and the
+    invoice is announced (``hooks.invoice_recorded``): the books follow."""
     _check_new_pdf(fields)
+    fields = {k: v for k, v in fields.items() if k in INVOICE_FIELDS}
+    lines = _vat_lines_checked(vat_lines, fields) if vat_lines else None
     invoice = SupplierInvoice(firm_id=company.firm_id, company=company, created_by=actor,
-                              **{k: v for k, v in fields.items() if k in INVOICE_FIELDS})
+                              **fields)
     invoice.full_clean()
+    supplier = supplier_for(company=company, name=invoice.supplier_name,
+                            expense_account=invoice.expense_account)
+    invoice.supplier = supplier
+    invoice.expense_account = invoice.expense_account or supplier.expense_account
     invoice.save()
+    _vat_lines_save(invoice, lines or [VatLine.implied(invoice.amount_excl_tax,
+                                                       invoice.vat_amount)])
     audit_record(firm=company.firm, company=company, actor=actor, action="purchase.created",
                  summary=_("Facture fournisseur saisie : %(invoice)s") % {"invoice": invoice})
+    hooks.invoice_recorded(invoice, actor)
     return invoice
 
 
 @transaction.atomic
-def invoice_update(*, invoice, actor, **fields):
-    """Edit an invoice; one already sent to a payment provider is sent again."""
+def invoice_update(*, invoice, actor, vat_lines=None, **fields):
+    """Edit an invoice; one already sent to a payment provider is sent again.
+
+    ``vat_lines`` replace its VAT lines (and totals); without them, new totals replace its one
+    line (an invoice of several rates is edited through its lines). An empty expense account
+    means the supplier's default."""
     _check_new_pdf(fields)
     invoice = SupplierInvoice.objects.select_for_update().get(pk=invoice.pk)
+    fields = {k: v for k, v in fields.items() if k in INVOICE_FIELDS}
+    if "expense_account" in fields and not fields["expense_account"]:
+        fields["expense_account"] = _default_expense_account(
+            invoice.company, fields.get("supplier_name", invoice.supplier_name))
+    current = vat_lines_of(invoice)
+    lines = _vat_lines_checked(vat_lines, fields) if vat_lines else None
     changed = {name: value for name, value in fields.items()
-               if name in INVOICE_FIELDS and getattr(invoice, name) != value}
+               if getattr(invoice, name) != value}
+    if lines is None and ({"amount_excl_tax", "vat_amount"} & set(changed) or not current):
+        if len(current) > 1:
+            raise ValidationError(_("Cette facture a plusieurs taux de TVA : modifiez ses "
+                                    "lignes de TVA."))
+        lines = [VatLine.implied(fields.get("amount_excl_tax", invoice.amount_excl_tax),
+                                 fields.get("vat_amount", invoice.vat_amount))]
+    if lines is not None and lines != current:
+        changed["vat_lines"] = lines
     if not changed:
         return invoice
     payment = live_payment(invoice)
-    if payment is not None and set(changed) - {"pdf"}:
+    if payment is not None and set(changed) - EDITABLE_WHILE_PAID:
         raise ValidationError(_("Un paiement de cette facture est en route ou fait (état : "
                                 "« %(state)s ») : elle ne peut plus être modifiée.")
                               % {"state": payment.get_status_display()})
     for name, value in changed.items():
-        setattr(invoice, name, value)
+        if name != "vat_lines":
+            setattr(invoice, name, value)
     invoice.version += 1
     invoice.full_clean()
+    if invoice.supplier_id is None or "supplier_name" in changed:
+        invoice.supplier = supplier_for(company=invoice.company, name=invoice.supplier_name,
+                                        expense_account=invoice.expense_account)
+    invoice.expense_account = invoice.expense_account or invoice.supplier.expense_account
     invoice.save()
+    if "vat_lines" in changed:
+        _vat_lines_save(invoice, changed["vat_lines"])
     audit_record(firm=invoice.firm, company=invoice.company, actor=actor,
                  action="purchase.updated",
                  summary=_("Facture fournisseur modifiée : %(invoice)s") % {"invoice": invoice},
                  data={"fields": sorted(changed)})
-    for provider in payment_providers():
-        provider.invoice_changed(invoice)
+    hooks.invoice_recorded(invoice, actor)
+    if set(changed) - {"expense_account"}:  # what the payment provider holds changed
+        for provider in payment_providers():
+            provider.invoice_changed(invoice)
     return invoice
 
 

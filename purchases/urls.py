@@ -14,4 +14,7 @@ urlpatterns = [
     path(f"{base}<int:invoice_id>/payer/", views.PayView.as_view(), name="pay"),
     path(f"{base}<int:invoice_id>/paiement/", views.PaymentStateView.as_view(),
          name="payment_state"),
+    path(f"{base}fournisseurs/", views.SuppliersView.as_view(), name="suppliers"),
+    path(f"{base}fournisseurs/<int:supplier_id>/", views.SupplierView.as_view(),
+         name="supplier"),
 ]

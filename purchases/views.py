@@ -17,9 +17,10 @@ from companies.selectors import is_module_admin, user_can_use_module
 from meg.views import CompanyMixin, add_service_errors
 
 from . import selectors, services
-from .forms import PurchaseFilterForm, SupplierInvoiceForm
-from .models import SupplierInvoice
+from .forms import PurchaseFilterForm, SupplierForm, SupplierInvoiceForm
+from .models import Supplier, SupplierInvoice
 from .providers import payment_provider, payment_providers
+from .suppliers import supplier_update
 
 MODULE = "achats"
 
@@ -76,12 +77,17 @@ class PurchasesView(AchatsMixin, TemplateView):
             page=Paginator(invoices, 25).get_page(self.request.GET.get("page")), **kwargs)
 
 
+def invoice_form_context(company):
+    """What the invoice form needs besides itself: the known suppliers (a datalist)."""
+    return {"suppliers": selectors.suppliers_for(company=company)}
+
+
 class InvoiceCreateView(AchatsMixin, TemplateView):
     template_name = "purchases/invoice_form.html"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(form=kwargs.pop("form", None) or SupplierInvoiceForm(),
-                                        **kwargs)
+                                        **invoice_form_context(self.company), **kwargs)
 
     def post(self, request, company_id):
         form = SupplierInvoiceForm(request.POST, request.FILES)
@@ -89,7 +95,7 @@ class InvoiceCreateView(AchatsMixin, TemplateView):
             fields = {k: v for k, v in form.cleaned_data.items() if v is not None}
             try:
                 invoice = services.invoice_create(company=self.company, actor=request.user,
-                                                  **fields)
+                                                  vat_lines=form.vat_lines, **fields)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -107,6 +113,7 @@ class InvoiceView(InvoiceMixin, TemplateView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             form=kwargs.pop("form", None) or SupplierInvoiceForm(instance=self.invoice),
+            vat_lines=self.invoice.vat_lines.all(), **invoice_form_context(self.company),
             **payment_box(self.request.user, self.invoice), **kwargs)
 
     def post(self, request, company_id, invoice_id):
@@ -115,7 +122,8 @@ class InvoiceView(InvoiceMixin, TemplateView):
         if form.is_valid():
             fields = {k: v for k, v in form.cleaned_data.items() if v is not None}
             try:
-                services.invoice_update(invoice=self.invoice, actor=request.user, **fields)
+                services.invoice_update(invoice=self.invoice, actor=request.user,
+                                        vat_lines=form.vat_lines, **fields)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -173,3 +181,51 @@ class PayView(InvoiceMixin, View):
         if request.headers.get("HX-Request"):
             return redirect(reverse("purchases:payment_state", args=[company_id, invoice_id]))
         return redirect(reverse("purchases:invoice", args=[company_id, invoice_id]))
+
+
+class SuppliersView(AchatsMixin, TemplateView):
+    """The company's suppliers, with their auxiliary account and default expense account."""
+
+    template_name = "purchases/suppliers.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            tab="fournisseurs",
+            page=Paginator(selectors.suppliers_for(company=self.company), 50).get_page(
+                self.request.GET.get("page")), **kwargs)
+
+
+class SupplierView(AchatsMixin, TemplateView):
+    """One supplier: its accounts, editable by Achats administrators and the company's
+    accountants."""
+
+    template_name = "purchases/supplier.html"
+
+    def load_objects(self):
+        super().load_objects()
+        self.supplier = get_object_or_404(Supplier, company=self.company,
+                                          pk=self.kwargs["supplier_id"])
+        self.can_edit = self.is_admin or self.can_manage
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            tab="fournisseurs", supplier=self.supplier, can_edit=self.can_edit,
+            form=kwargs.pop("form", None) or SupplierForm(instance=self.supplier),
+            invoices=self.supplier.invoices.order_by("-issue_date", "-id")[:20], **kwargs)
+
+    def post(self, request, company_id, supplier_id):
+        if not self.can_edit:
+            raise PermissionDenied
+        form = SupplierForm(request.POST, instance=Supplier.objects.get(pk=self.supplier.pk))
+        if form.is_valid():
+            try:
+                supplier_update(supplier=self.supplier, actor=request.user,
+                                aux_account=form.cleaned_data["aux_account"],
+                                expense_account=form.cleaned_data["expense_account"])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("Fournisseur enregistré."))
+                return redirect("purchases:supplier", company_id=company_id,
+                                supplier_id=supplier_id)
+        return self.render_to_response(self.get_context_data(form=form), status=400)

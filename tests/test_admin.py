@@ -39,6 +39,7 @@ from partners.libeo.models import (
     RedeemedAuthorizationCode,
 )
 from partners.progbat.models import ProgbatLink, ProgbatUserAccess
+from purchases.models import Supplier, SupplierInvoiceVatLine
 from tests import factories
 from users.models import ApiToken
 
@@ -113,8 +114,14 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
     line.entry.journal.sequences.create(fiscal_year=2026, last_number=line.entry.number)
     factories.ExportBatchFactory(company=company, created_by=accountant)
     factories.InboxEventFactory(company=company, payload={"id": "doc-1"})
+    supplier = Supplier.objects.create(firm=firm, company=company, name="Matériaux Rhône",
+                                       aux_account="FMATERIAUX")
     invoice = factories.SupplierInvoiceFactory(company=company, created_by=dirigeant,
-                                               payment_method="libeo")
+                                               payment_method="libeo", supplier=supplier,
+                                               expense_account="607000")
+    SupplierInvoiceVatLine.objects.create(firm=firm, company=company, invoice=invoice,
+                                          rate=20, base_amount=invoice.amount_excl_tax,
+                                          vat_amount=invoice.vat_amount)
     factories.PaymentFactory(invoice=invoice)
 
     PartnerConnection.objects.create(firm=firm, user=accountant, partner="progbat",

@@ -18,7 +18,7 @@ from companies.invitations import invitation_send, token_hash
 from companies.models import Company, CompanyMembership, Invitation, ModuleActivation
 from firms.models import FirmMembership
 from notifications.models import Notification
-from purchases.models import SupplierInvoice
+from purchases.models import Supplier, SupplierInvoice
 from tests import factories
 from tests.conftest import client_for
 from users.models import ApiToken
@@ -53,10 +53,12 @@ def foreign_objects(other_company):
         firm=other_company.firm, company=other_company, format="fec", journal_codes=["VT"],
         created_by=FirmMembership.objects.filter(firm=other_company.firm).first().user,
         date_from="2026-01-01", date_to="2026-12-31", status="done")
+    supplier = Supplier.objects.create(firm=other_company.firm, company=other_company,
+                                       name="X", aux_account="FX")
     invoice = SupplierInvoice.objects.create(
         firm=other_company.firm, company=other_company, supplier_name="X", number="1",
         issue_date="2026-01-01", due_date="2026-01-31", amount_excl_tax=10, vat_amount=2,
-        amount_incl_tax=12, created_by=export.created_by)
+        amount_incl_tax=12, created_by=export.created_by, supplier=supplier)
     invitation_send(firm=other_company.firm, actor=export.created_by, company=other_company,
                     email="invitee@beta.test", role="salarie")
     invitation = Invitation.objects.get(email="invitee@beta.test")
@@ -65,6 +67,7 @@ def foreign_objects(other_company):
     return {
         "token": token,  # an invitation link sent by Bêta to someone else
         "invoice_id": invoice.pk,
+        "supplier_id": supplier.pk,
         "export_id": export.pk,
         "journal_id": Journal.objects.create(firm=other_company.firm, company=other_company,
                                              code="VT", label="Ventes",

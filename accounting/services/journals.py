@@ -11,6 +11,7 @@ from ..models import Journal
 DEFAULTS = {
     Journal.Source.PROGBAT: ("VT", "Ventes ProGBat"),
     Journal.Source.MANUAL: ("OD", "Opérations diverses"),
+    Journal.Source.PURCHASES: ("HA", "Achats"),
 }
 
 
