@@ -7,7 +7,6 @@ from html import unescape
 
 import pytest
 from django.core.exceptions import ValidationError
-from rest_framework.authtoken.models import Token
 
 from accounting.formats import FEC_COLUMNS, fec_check
 from accounting.models import Entry
@@ -19,6 +18,7 @@ from purchases.suppliers import supplier_update
 from tests import factories
 from tests.conftest import client_for
 from tests.purchases.conftest import make_invoice
+from users.models import ApiToken
 
 INVOICE = {"supplier_name": "Bois & Cie", "supplier_iban": "FR7630006000011234567890189",
            "number": "B-17", "issue_date": "2026-11-02", "due_date": "2026-12-02",
@@ -43,7 +43,8 @@ def vat_lines(*lines):
 def api(accountant):
     from django.test import Client
 
-    return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=accountant).key}")
+    _row, token = ApiToken.objects.create(user=accountant)
+    return Client(HTTP_AUTHORIZATION=f"Token {token}")
 
 
 def ha_entries(api, company):

@@ -65,6 +65,7 @@ def own_objects(company, accountant, dirigeant, monkeypatch):
     return {"company_id": company.pk, "invoice_id": invoice.pk, "export_id": export.pk,
             "journal_id": journal.pk, "end": "2026-12-31", "user_id": dirigeant.pk,
             "token": "not-a-real-invitation-token",
+            "supplier_id": invoice.supplier_id,
             "notification_id": Notification.objects.create(
                 user=accountant, kind="link_error", fact_key="sweep", title="x").pk,
             "membership_id": FirmMembership.objects.get(user=accountant).pk,
