@@ -29,7 +29,12 @@ from rest_framework.authtoken.models import Token, TokenProxy
 
 from accounting.models import ChainSeal, FiscalYear, IntegrityCheck
 from partners.common.models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
-from partners.libeo.models import LibeoConnectIntent, LibeoConnection, LibeoInvoice
+from partners.libeo.models import (
+    LibeoConnectIntent,
+    LibeoConnection,
+    LibeoInvoice,
+    LibeoPaymentPoll,
+)
 from partners.progbat.models import ProgbatLink, ProgbatUserAccess
 from tests import factories
 
@@ -49,7 +54,7 @@ SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLI
 # add page must answer 403. Keyed by model name alone: the audit trail is moving to its own app.
 ADD_FORBIDDEN = {
     "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "inboxevent",
-    "fiscalyear", "chainseal", "outboxattempt", "integritycheck",
+    "fiscalyear", "chainseal", "outboxattempt", "integritycheck", "libeopaymentpoll",
     "auditevent",
     "accesstoken", "refreshtoken", "grant", "idtoken",
 }
@@ -101,7 +106,8 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
     factories.InboxEventFactory(company=company, payload={"id": "doc-1"})
     invoice = factories.SupplierInvoiceFactory(company=company, created_by=dirigeant,
                                                payment_method="libeo")
-    factories.PaymentFactory(invoice=invoice)
+    payment = factories.PaymentFactory(invoice=invoice, status="scheduled",
+                                       provider_payment_id="pay_admin_test")
 
     PartnerConnection.objects.create(firm=firm, user=accountant, partner="progbat",
                                      access_token=PARTNER_ACCESS_TOKEN,
@@ -128,6 +134,8 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
         plan="free", checked_at=now, connected_by=dirigeant)
     LibeoInvoice.objects.create(firm=firm, invoice=invoice, sent_version=1, sent_at=now)
     LibeoConnectIntent.objects.create(firm=firm, company=company, user=dirigeant)
+    LibeoPaymentPoll.objects.create(firm=firm, payment=payment, libeo_payment_id="pay_admin_test",
+                                    next_check_at=now)
 
     Group.objects.create(name="Support")
     EmailAddress.objects.create(user=dirigeant, email=dirigeant.email, verified=True,
