@@ -87,6 +87,9 @@ class LibeoPaymentPoll(models.Model):
     # Checks since the payment was scheduled, or since its execution date came: the delay
     # before the next one doubles with each.
     checks = models.PositiveIntegerField(_("vérifications"), default=0)
+    # Calls in a row that got no answer (Libeo down, 5xx, 429): retried like the outbox's calls,
+    # soon at first, without waiting for the next doubled check.
+    failures = models.PositiveSmallIntegerField(_("échecs d'appel consécutifs"), default=0)
     last_checked_at = models.DateTimeField(_("vérifié le"), null=True, blank=True)
     last_error = models.CharField(_("dernière erreur"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("programmé le"), auto_now_add=True)

@@ -3,8 +3,11 @@ beat) and reports paid / failed / cancelled to purchases through ``payment_settl
 
 Each scheduled payment has a ``LibeoPaymentPoll`` row: checked 5 s after it was scheduled, then
 twice as late each time up to one hour (±20 %), and again soon once its execution date has come
-(when the money is due to leave). A run claims due rows (``SKIP LOCKED``, pushed forward for
-``CLAIM_SECONDS``), so that overlapping runs never check one payment twice at once.
+(when the money is due to leave). A check that got no answer (Libeo down, 5xx, 429) is retried
+like an outbox call (1, 2, 4, 8 s… ±20 %, never before Libeo's ``Retry-After``): a passing
+fault does not push the news back by a doubled interval. A run claims due rows (``SKIP
+LOCKED``, pushed forward for ``CLAIM_SECONDS``), so that overlapping runs never check one
+payment twice at once.
 """
 
 import datetime
@@ -19,6 +22,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
+from partners.common.outbox import backoff
 from purchases.models import Payment
 from purchases.providers import PaymentResult
 from purchases.services import payment_settle
@@ -52,11 +56,8 @@ def execution_moment(payment):
     return timezone.make_aware(datetime.datetime.combine(payment.execution_date, datetime.time()))
 
 
-def _next_check_at(now, checks, due, retry_after=None):
-    delay = check_delay(checks)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, MAX_CHECK_SECONDS))
-    at = now + datetime.timedelta(seconds=delay)
+def _next_check_at(now, checks, due):
+    at = now + datetime.timedelta(seconds=check_delay(checks))
     return due if now < due < at else at
 
 
@@ -127,7 +128,7 @@ def _check(poll_id):
     try:
         state = client.payment_status(connection.api_key, poll.libeo_payment_id)
     except PartnerUnavailable as error:
-        _later(poll, error=_("Libeo ne répond pas (%(error)s).") % {"error": error},
+        _retry(poll, error=_("Libeo ne répond pas (%(error)s).") % {"error": error},
                retry_after=error.retry_after)
         return
     except PartnerUnauthorized:
@@ -165,13 +166,23 @@ def _apply(poll, state):
     poll.delete()
 
 
-def _later(poll, *, error="", retry_after=None):
-    """Not settled yet (or Libeo could not say): look again later, less often each time, and
+def _later(poll, *, error=""):
+    """Not settled yet (or Libeo refused to say): look again later, less often each time, and
     soon again once the execution date has come."""
     now = timezone.now()
     due = execution_moment(poll.payment)
     crossed = poll.last_checked_at is not None and poll.last_checked_at < due <= now
     checks = 1 if crossed else poll.checks + 1
     LibeoPaymentPoll.objects.filter(pk=poll.pk).update(
-        checks=checks, last_checked_at=now, last_error=str(error)[:300],
-        next_check_at=_next_check_at(now, checks, due, retry_after))
+        checks=checks, failures=0, last_checked_at=now, last_error=str(error)[:300],
+        next_check_at=_next_check_at(now, checks, due))
+
+
+def _retry(poll, *, error, retry_after=None):
+    """No answer: ask again as the outbox would retry a call."""
+    now = timezone.now()
+    failures = min(poll.failures + 1, 100)
+    retry_at = now + datetime.timedelta(seconds=backoff(failures, retry_after=retry_after))
+    LibeoPaymentPoll.objects.filter(pk=poll.pk).update(
+        failures=failures, last_checked_at=now, last_error=str(error)[:300],
+        next_check_at=retry_at)

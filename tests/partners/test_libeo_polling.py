@@ -158,6 +158,22 @@ def test_libeo_unavailable_is_asked_again_no_sooner_than_its_retry_after(schedul
     assert Payment.objects.get(pk=scheduled.pk).status == "scheduled"
 
 
+def test_a_check_without_answer_is_retried_soon_like_an_outbox_call(scheduled, monkeypatch):
+    fake = FakeLibeo(pay_1=PartnerUnavailable("HTTP 500", status_code=500))
+    monkeypatch.setattr(client, "payment_status", fake)
+    for failures, base in enumerate([1, 2, 4], start=1):
+        make_due(scheduled)
+        libeo_payments_poll()
+        poll = poll_of(scheduled)
+        assert poll.failures == failures and poll.checks == 0  # not a doubled check interval
+        assert seconds_until(poll) <= base * 1.2
+    fake.answers["pay_1"] = state("pay_1", "scheduled")
+    make_due(scheduled)
+    libeo_payments_poll()
+    poll = poll_of(scheduled)
+    assert (poll.failures, poll.checks, poll.last_error) == (0, 1, "")
+
+
 def test_a_refusal_or_a_disconnected_company_is_kept_and_asked_again_later(
         scheduled, monkeypatch):
     fake = FakeLibeo(pay_1=PartnerRejected("payment_not_found", "Aucun paiement « pay_1 »."))

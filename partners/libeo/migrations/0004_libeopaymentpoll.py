@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
                 ('libeo_payment_id', models.CharField(max_length=100, verbose_name='paiement chez Libeo')),
                 ('next_check_at', models.DateTimeField(verbose_name='prochaine vérification')),
                 ('checks', models.PositiveIntegerField(default=0, verbose_name='vérifications')),
+                ('failures', models.PositiveSmallIntegerField(default=0, verbose_name="échecs d'appel consécutifs")),
                 ('last_checked_at', models.DateTimeField(blank=True, null=True, verbose_name='vérifié le')),
                 ('last_error', models.CharField(blank=True, max_length=300, verbose_name='dernière erreur')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='programmé le')),
