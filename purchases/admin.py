@@ -16,8 +16,8 @@ class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
     can_delete = False
-    fields = ["attempt", "status", "amount", "execution_date", "provider_payment_id",
-              "error_detail", "requested_by", "created_at"]
+    fields = ["attempt", "status", "amount", "execution_date", "executed_at",
+              "provider_payment_id", "error_detail", "requested_by", "created_at"]
     readonly_fields = fields
 
 

@@ -187,12 +187,15 @@ class PaymentStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("Programmé")
     PAID = "paid", _("Payé")
     FAILED = "failed", _("Échec")
+    CANCELLED = "cancelled", _("Annulé")
 
 
 # Module-level so that ``Payment.Meta`` (which cannot see the class body) builds its constraint
 # from the same tuple.
 PAYMENT_ALIVE = (PaymentStatus.PENDING, PaymentStatus.RETRYING, PaymentStatus.SCHEDULED,
                  PaymentStatus.PAID)
+# A payment that did not go: its invoice is to pay again.
+PAYMENT_UNDONE = (PaymentStatus.FAILED, PaymentStatus.CANCELLED)
 
 
 class Payment(models.Model):
@@ -200,6 +203,7 @@ class Payment(models.Model):
 
     Status = PaymentStatus
     ALIVE = PAYMENT_ALIVE
+    UNDONE = PAYMENT_UNDONE
 
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
@@ -217,6 +221,7 @@ class Payment(models.Model):
                                            blank=True)
     error_code = models.CharField(_("code d'erreur"), max_length=60, blank=True)
     error_detail = models.CharField(_("raison"), max_length=500, blank=True)
+    executed_at = models.DateTimeField(_("argent parti le"), null=True, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      related_name="+", verbose_name=_("demandé par"))
     created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)

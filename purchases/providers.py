@@ -5,6 +5,7 @@ Purchases never imports a provider; a provider serves one ``SupplierInvoice.Paym
 reports every outcome through ``purchases.services.payment_settle``.
 """
 
+import datetime
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +43,7 @@ class PaymentResult:
     provider_payment_id: str = ""
     error_code: str = ""
     error_detail: str = ""
+    executed_at: datetime.datetime | None = None  # when the money left (paid)
 
 
 _providers: dict[str, PaymentProvider] = {}

@@ -17,7 +17,7 @@ def invoices_for(*, company, query="", payment_method="", status=""):
         invoices = invoices.filter(payment_method=payment_method)
     if status == "to_pay":
         invoices = invoices.filter(Q(payment_status__isnull=True)
-                                   | Q(payment_status=Payment.Status.FAILED))
+                                   | Q(payment_status__in=Payment.UNDONE))
     elif status:
         invoices = invoices.filter(payment_status=status)
     return invoices.order_by("due_date", "id")

@@ -269,16 +269,18 @@ def invoice_pay(*, invoice, actor):
 
 
 # Which reported status may follow which: a provider may retry, schedule, pay or fail a payment
-# it has not settled yet, and pay or fail a scheduled one; paid and failed are final (a new
-# « Payer » makes a new payment).
+# it has not settled yet, and pay, fail or cancel (someone cancelled it at the provider) a
+# scheduled one; paid, failed and cancelled are final (a new « Payer » makes a new payment).
 TRANSITIONS = {
     Payment.Status.PENDING: {Payment.Status.RETRYING, Payment.Status.SCHEDULED,
                              Payment.Status.PAID, Payment.Status.FAILED},
     Payment.Status.RETRYING: {Payment.Status.RETRYING, Payment.Status.SCHEDULED,
                               Payment.Status.PAID, Payment.Status.FAILED},
-    Payment.Status.SCHEDULED: {Payment.Status.PAID, Payment.Status.FAILED},
+    Payment.Status.SCHEDULED: {Payment.Status.PAID, Payment.Status.FAILED,
+                               Payment.Status.CANCELLED},
     Payment.Status.PAID: set(),
     Payment.Status.FAILED: set(),
+    Payment.Status.CANCELLED: set(),
 }
 # The changes a user would ask "when, and why?" about; retries are not audited one by one.
 AUDITED = {
@@ -288,6 +290,8 @@ AUDITED = {
         "Facture payée par %(provider)s : %(invoice)s, %(amount)s €")),
     Payment.Status.FAILED: ("purchase.payment_failed", gettext_lazy(
         "Paiement en échec : %(invoice)s, %(amount)s € (%(reason)s)")),
+    Payment.Status.CANCELLED: ("purchase.payment_cancelled", gettext_lazy(
+        "Paiement annulé chez %(provider)s : %(invoice)s, %(amount)s € (%(reason)s)")),
 }
 
 
@@ -298,7 +302,8 @@ def payment_settle(*, payment, result):
     The one write path of payment states: the transition is checked on the locked row (an
     invalid one raises ``ValidationError`` and changes nothing), then audited when users see it.
     The partner's words are cut to the columns' sizes rather than refused: the outcome matters
-    more than the length of its explanation.
+    more than the length of its explanation. A paid payment keeps when the money left (the
+    provider's ``executed_at``, else the moment MEG learnt it).
     """
     payment = (Payment.objects.select_for_update(of=("self",))
                .select_related("invoice", "company", "firm").get(pk=payment.pk))
@@ -312,8 +317,10 @@ def payment_settle(*, payment, result):
                                    or payment.provider_payment_id)
     payment.error_code = result.error_code[:60]
     payment.error_detail = result.error_detail[:500]
+    if payment.status == Payment.Status.PAID:
+        payment.executed_at = result.executed_at or timezone.now()
     payment.save(update_fields=["status", "provider_payment_id", "error_code", "error_detail",
-                                "updated_at"])
+                                "executed_at", "updated_at"])
     if payment.status in AUDITED:
         action, summary = AUDITED[payment.status]
         provider = payment_provider(payment.provider)
@@ -324,7 +331,9 @@ def payment_settle(*, payment, result):
                          "reason": payment.error_detail or payment.error_code},
                      data={"payment_id": payment.pk, "provider": payment.provider,
                            "provider_payment_id": payment.provider_payment_id,
-                           "error_code": payment.error_code})
+                           "error_code": payment.error_code,
+                           **({"executed_at": payment.executed_at.isoformat()}
+                              if payment.executed_at else {})})
     if payment.status == Payment.Status.FAILED:
         notify(users=[payment.requested_by], kind=Kind.PAYMENT_FAILED,
                fact_key=f"payment-failed:{payment.pk}",

@@ -36,6 +36,7 @@ from partners.libeo.models import (
     LibeoConnectIntent,
     LibeoConnection,
     LibeoInvoice,
+    LibeoPaymentPoll,
     RedeemedAuthorizationCode,
 )
 from partners.progbat.models import ProgbatLink, ProgbatUserAccess
@@ -62,7 +63,7 @@ SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLI
 # add page must answer 403. Keyed by model name alone: the audit trail is moving to its own app.
 ADD_FORBIDDEN = {
     "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "inboxevent",
-    "fiscalyear", "chainseal", "outboxattempt", "integritycheck",
+    "fiscalyear", "chainseal", "outboxattempt", "integritycheck", "libeopaymentpoll",
     "auditevent",
     "apitoken", "invitation",  # a token or an invitation link is shown once, where it is made
     "accesstoken", "refreshtoken", "grant", "idtoken", "redeemedauthorizationcode",
@@ -122,7 +123,8 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
     SupplierInvoiceVatLine.objects.create(firm=firm, company=company, invoice=invoice,
                                           rate=20, base_amount=invoice.amount_excl_tax,
                                           vat_amount=invoice.vat_amount)
-    factories.PaymentFactory(invoice=invoice)
+    payment = factories.PaymentFactory(invoice=invoice, status="scheduled",
+                                       provider_payment_id="pay_admin_test")
 
     PartnerConnection.objects.create(firm=firm, user=accountant, partner="progbat",
                                      access_token=PARTNER_ACCESS_TOKEN,
@@ -152,6 +154,8 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
         plan="free", checked_at=now, connected_by=dirigeant)
     LibeoInvoice.objects.create(firm=firm, invoice=invoice, sent_version=1, sent_at=now)
     LibeoConnectIntent.objects.create(firm=firm, company=company, user=dirigeant)
+    LibeoPaymentPoll.objects.create(firm=firm, payment=payment, libeo_payment_id="pay_admin_test",
+                                    next_check_at=now)
 
     Group.objects.create(name="Support")
     EmailAddress.objects.create(user=dirigeant, email=dirigeant.email, verified=True,

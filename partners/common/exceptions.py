@@ -13,7 +13,14 @@ class PartnerError(Exception):
 
 
 class PartnerUnavailable(PartnerError):
-    """The partner could not be reached, timed out or answered 5xx: retry later."""
+    """The partner could not be reached, timed out, answered 5xx or 429: retry later.
+
+    ``retry_after`` (seconds, or None) is the partner's own ``Retry-After``: the outbox does
+    not call again sooner."""
+
+    def __init__(self, *args, status_code=None, retry_after=None):
+        super().__init__(*args, status_code=status_code)
+        self.retry_after = retry_after
 
 
 class PartnerUnauthorized(PartnerError):

@@ -18,6 +18,7 @@ Each attempt is kept as an ``OutboxAttempt`` row.
 import datetime
 import logging
 import math
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,9 +40,21 @@ from .models import OutboxAttempt, OutboxMessage
 logger = logging.getLogger(__name__)
 HANDLERS = {}
 GIVE_UP_HANDLERS = {}
-MAX_ATTEMPTS = 10
-BASE_DELAY_SECONDS = 5
-MAX_DELAY_SECONDS = 3600
+# Retries (DESIGN §8): a partner's passing fault (one failed call in five, a lost answer) is
+# retried fast — 1, 2, 4, 8, 8, 8 s — so that a payment is « programmé » within seconds; a
+# partner still failing after that (an outage) is called less and less often — 30 s doubling
+# to 10 min — and the message fails after MAX_ATTEMPTS, about an hour after it was first sent
+# (≈ 31 s fast, then ≈ 55 min slow). Every delay is jittered by ±20 % so that the messages of
+# one burst do not come back in lockstep, and is never shorter than the partner's own
+# ``Retry-After`` (capped at MAX_RETRY_AFTER_SECONDS).
+MAX_ATTEMPTS = 16
+BASE_DELAY_SECONDS = 1
+FAST_DELAY_CAP_SECONDS = 8
+FAST_ATTEMPTS = 6
+SLOW_BASE_DELAY_SECONDS = 30
+MAX_DELAY_SECONDS = 600
+JITTER = 0.2
+MAX_RETRY_AFTER_SECONDS = 3600
 # A message lost by the broker at commit is swept once it is this old.
 SWEEP_AFTER_SECONDS = 30
 
@@ -58,8 +71,21 @@ def register_handler(action, handler, *, on_give_up=None):
         GIVE_UP_HANDLERS[action] = on_give_up
 
 
-def backoff(attempts):
-    return min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS)
+def backoff_base(attempts):
+    """The delay before the next try after ``attempts`` failed ones, before jitter."""
+    attempts = max(attempts, 1)
+    if attempts <= FAST_ATTEMPTS:
+        return min(BASE_DELAY_SECONDS * 2 ** (attempts - 1), FAST_DELAY_CAP_SECONDS)
+    return min(SLOW_BASE_DELAY_SECONDS * 2 ** (attempts - FAST_ATTEMPTS - 1), MAX_DELAY_SECONDS)
+
+
+def backoff(attempts, *, retry_after=None):
+    """Seconds before the next try: ``backoff_base`` ±JITTER, and at least the partner's
+    ``Retry-After`` when it gave one."""
+    delay = backoff_base(attempts) * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+    return round(delay, 3)
 
 
 def lease_seconds():
@@ -134,6 +160,7 @@ class _Outcome:
     status_code: int | None = None
     give_up: bool = False  # a failure the handler did not explain: run the give-up hook
     duration_ms: int | None = None
+    retry_after: float | None = None  # the partner's Retry-After, in seconds
 
 
 def _claim(message_id):
@@ -195,8 +222,11 @@ def _call(message):
             return _Outcome(Outcome.FAILED, error=_reason(error), status_code=seen.last,
                             result={"error": type(error).__name__}, give_up=True)
     if isinstance(refusal, PartnerUnavailable):
-        return _Outcome(Outcome.RETRY, error=f"Partenaire indisponible ({refusal})",
-                        status_code=refusal.status_code or seen.last)
+        wait = ("" if refusal.retry_after is None
+                else f", Retry-After {refusal.retry_after:.0f} s")
+        return _Outcome(Outcome.RETRY, error=f"Partenaire indisponible ({refusal}{wait})",
+                        status_code=refusal.status_code or seen.last,
+                        retry_after=refusal.retry_after)
     if isinstance(refusal, PartnerRejected):
         return _Outcome(Outcome.FAILED, error=refusal.detail or refusal.code,
                         result={"error": refusal.code},
@@ -219,7 +249,7 @@ def _record(message, attempt, outcome):
         if outcome.outcome == Outcome.RETRY and message.attempts >= MAX_ATTEMPTS:
             outcome.outcome, outcome.give_up = Outcome.FAILED, True
         if outcome.outcome == Outcome.RETRY:
-            delay = backoff(message.attempts)
+            delay = backoff(message.attempts, retry_after=outcome.retry_after)
             message.status = Status.RETRYING
             message.next_attempt_at = now + datetime.timedelta(seconds=delay)
         else:

@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 
 from .models import (
     LibeoConnectIntent,
     LibeoConnection,
     LibeoInvoice,
+    LibeoPaymentPoll,
     RedeemedAuthorizationCode,
 )
 
@@ -43,3 +45,25 @@ class RedeemedAuthorizationCodeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(LibeoPaymentPoll)
+class LibeoPaymentPollAdmin(admin.ModelAdmin):
+    """Scheduled payments MEG is following at Libeo (written by MEG only)."""
+
+    list_display = ["payment", "libeo_payment_id", "next_check_at", "checks", "last_checked_at",
+                    "last_error"]
+    search_fields = ["libeo_payment_id", "payment__invoice__number"]
+    list_select_related = ["payment__invoice"]
+    readonly_fields = ["payment", "libeo_payment_id", "checks", "last_checked_at", "last_error",
+                       "created_at"]
+    actions = ["check_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Vérifier maintenant chez Libeo (au prochain passage)")
+    def check_now(self, request, queryset):
+        count = queryset.update(next_check_at=timezone.now())
+        self.message_user(request, f"{count} paiement(s) vérifié(s) au prochain passage.",
+                          messages.SUCCESS)

@@ -1,9 +1,11 @@
 """The only module that speaks HTTP to Libeo (DESIGN §6). Data flows MEG → Libeo only."""
 
+import datetime
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
 
 from partners.common.http import json_call
 
@@ -16,6 +18,18 @@ class Me:
     users: list
     payments_this_month: int
     payments_limit: int | None
+    account_id: str = ""  # the Libeo account the key belongs to
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    """What Libeo says of a payment: ``scheduled``, ``paid`` (``executed_at``: when the money
+    left), ``failed`` or ``cancelled`` (``failure_reason``, Libeo's words)."""
+
+    id: str
+    status: str
+    executed_at: datetime.datetime | None
+    failure_reason: str
 
 
 def _request(method, path, *, api_key=None, json=None, headers=None):
@@ -30,7 +44,8 @@ def me(api_key) -> Me:
     _status, body = _request("GET", "/api/v1/me", api_key=api_key)
     return Me(siren=body["company"]["siren"], name=body["company"]["name"], plan=body["plan"],
               users=body.get("users", []), payments_this_month=body.get("payments_this_month", 0),
-              payments_limit=body.get("payments_limit"))
+              payments_limit=body.get("payments_limit"),
+              account_id=str(body.get("account_id") or ""))
 
 
 def upsert_invoice(api_key, *, external_id, invoice) -> bool:
@@ -46,6 +61,24 @@ def create_payment(api_key, *, idempotency_key, invoice_external_id, amount, exe
                              json={"invoice_external_id": invoice_external_id,
                                    "amount": amount, "execution_date": execution_date})
     return body
+
+
+def payment_state(body) -> PaymentState:
+    """A payment as Libeo answers it (``POST /payments`` or ``GET /payments/{id}``)."""
+    try:
+        executed_at = parse_datetime(body.get("executed_at") or "")
+    except ValueError:
+        executed_at = None
+    return PaymentState(id=str(body.get("id", "")), status=str(body.get("status", "")),
+                        executed_at=executed_at,
+                        failure_reason=str(body.get("failure_reason") or ""))
+
+
+def payment_status(api_key, payment_id) -> PaymentState:
+    """``GET /api/v1/payments/{id}``: what became of a payment (DESIGN §6, 2026-11-30)."""
+    _status, body = _request("GET", f"/api/v1/payments/{quote(payment_id, safe='')}",
+                             api_key=api_key)
+    return payment_state(body)
 
 
 def exchange_code(code) -> str:

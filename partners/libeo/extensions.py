@@ -18,6 +18,7 @@ from purchases.services import payment_settle
 
 from . import client
 from .models import LibeoInvoice
+from .polling import libeo_payment_follow
 from .services import connection_of, libeo_can_pay
 
 PLAN_LIMIT = gettext_lazy(
@@ -57,6 +58,50 @@ def _fail(payment, code, detail):
         status=Payment.Status.FAILED, error_code=code, error_detail=str(detail)))
 
 
+def _create_payment(connection, payment):
+    """``POST /payments`` with the payment's own idempotency key and body, which never change
+    between attempts: when an earlier attempt's answer was lost (a timeout, a 5xx after the
+    work), Libeo replays what it did then instead of paying again — every retry reconciles
+    first."""
+    return client.create_payment(
+        connection.api_key, idempotency_key=payment.idempotency_key,
+        invoice_external_id=external_id(payment.invoice), amount=f"{payment.amount:.2f}",
+        execution_date=payment.execution_date.isoformat())
+
+
+def _reconcile_given_up(connection, payment):
+    """Libeo says the invoice is already paid, and an earlier « Payer » of it was given up
+    without an answer: that one may have gone through. Ask Libeo with its key (a replay, never
+    a new payment: Libeo refuses any payment of a paid invoice) and take over its result.
+    Returns the replayed answer, or None."""
+    given_up = (Payment.objects.filter(invoice_id=payment.invoice_id, provider=payment.provider,
+                                       status=Payment.Status.FAILED,
+                                       error_code="libeo_unavailable",
+                                       attempt__lt=payment.attempt)
+                .select_related("invoice").order_by("-attempt"))
+    for earlier in given_up:
+        try:
+            return _create_payment(connection, earlier)
+        except PartnerRejected:
+            continue
+    return None
+
+
+def _settled(payment, result):
+    """Record Libeo's answer to a payment: scheduled (then followed until it is paid), paid
+    (with when the money left) or failed."""
+    state = client.payment_state(result)
+    status = state.status or Payment.Status.SCHEDULED
+    payment = payment_settle(payment=payment, result=PaymentResult(
+        status=status, provider_payment_id=state.id,
+        executed_at=state.executed_at if status == Payment.Status.PAID else None,
+        error_code="libeo_failed" if status == Payment.Status.FAILED else "",
+        error_detail=state.failure_reason if status == Payment.Status.FAILED else ""))
+    if payment.status == Payment.Status.SCHEDULED:
+        libeo_payment_follow(payment=payment)
+    return payment
+
+
 def pay(message):
     """Outbox handler: send the invoice, then the payment with its idempotency key."""
     payment = (Payment.objects.select_for_update().select_related("invoice", "company")
@@ -70,10 +115,13 @@ def pay(message):
         raise PartnerRejected("not_connected", payment.error_detail)
     try:
         _send_invoice(connection, payment.invoice)
-        result = client.create_payment(
-            connection.api_key, idempotency_key=payment.idempotency_key,
-            invoice_external_id=external_id(payment.invoice), amount=f"{payment.amount:.2f}",
-            execution_date=payment.execution_date.isoformat())
+        try:
+            result = _create_payment(connection, payment)
+        except PartnerRejected as error:
+            result = (_reconcile_given_up(connection, payment)
+                      if error.code == "invoice_already_paid" else None)
+            if result is None:
+                raise
     except PartnerUnavailable:
         payment_settle(payment=payment, result=PaymentResult(
             status=Payment.Status.RETRYING,
@@ -87,9 +135,7 @@ def pay(message):
         _fail(payment, error.code, PLAN_LIMIT if error.code == "plan_limit_reached"
               else (error.detail or error.code))
         raise
-    payment = payment_settle(payment=payment, result=PaymentResult(
-        status=result.get("status", Payment.Status.SCHEDULED),
-        provider_payment_id=str(result.get("id", ""))))
+    payment = _settled(payment, result)
     return {"payment_id": payment.provider_payment_id, "status": payment.status}
 
 

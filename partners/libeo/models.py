@@ -73,6 +73,39 @@ class LibeoInvoice(models.Model):
         return f"{self.invoice} v{self.sent_version}"
 
 
+class LibeoPaymentPoll(models.Model):
+    """A payment Libeo has scheduled: MEG asks Libeo what became of it (``GET
+    /api/v1/payments/{id}``, beat) until it is paid, failed or cancelled — soon after it was
+    scheduled, then less and less often, and again soon once its execution date has come.
+    The row goes once the payment is settled."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    payment = models.OneToOneField("purchases.Payment", on_delete=models.CASCADE,
+                                   related_name="libeo_poll", verbose_name=_("paiement"))
+    libeo_payment_id = models.CharField(_("paiement chez Libeo"), max_length=100)
+    next_check_at = models.DateTimeField(_("prochaine vérification"))
+    # Checks since the payment was scheduled, or since its execution date came: the delay
+    # before the next one doubles with each.
+    checks = models.PositiveIntegerField(_("vérifications"), default=0)
+    # Calls in a row that got no answer (Libeo down, 5xx, 429): retried like the outbox's calls,
+    # soon at first, without waiting for the next doubled check.
+    failures = models.PositiveSmallIntegerField(_("échecs d'appel consécutifs"), default=0)
+    last_checked_at = models.DateTimeField(_("vérifié le"), null=True, blank=True)
+    last_error = models.CharField(_("dernière erreur"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("programmé le"), auto_now_add=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("paiement Libeo à suivre")
+        verbose_name_plural = _("paiements Libeo à suivre")
+        ordering = ["next_check_at", "id"]
+        indexes = [models.Index(fields=["next_check_at"])]
+
+    def __str__(self):
+        return f"{self.libeo_payment_id} (prochaine vérification {self.next_check_at:%d/%m %H:%M})"
+
+
 class LibeoConnectIntent(models.Model):
     """The company a user was paying for when sent to "Me connecter avec MEG".
 

@@ -17,11 +17,13 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from stdnum.fr import siren as siren_number
 
 from sandboxes.common.errors import invalid_request, json_error
+from sandboxes.common.formats import iso_utc
 from sandboxes.common.views import json_body
 
 from . import services
@@ -37,7 +39,7 @@ from .models import (
 )
 from .seed import seed
 
-FAULT_KINDS = ("500", "500_after", "timeout", "timeout_after", "slow")
+FAULT_KINDS = ("500", "500_after", "timeout", "timeout_after", "slow", "429")
 TIMEOUT_SECONDS = 30
 SLOW_SECONDS = 2
 ME_PATHS = ("/api/v1/me", "/api/v1/me/")
@@ -54,9 +56,10 @@ class Faults:
         self.lock = threading.Lock()
         self.configure()
 
-    def configure(self, rate=0.0, kinds=("500",), seed=None, except_me=False):
+    def configure(self, rate=0.0, kinds=("500",), seed=None, except_me=False, retry_after=1):
         with self.lock:
             self.rate, self.kinds, self.seed, self.except_me = rate, list(kinds), seed, except_me
+            self.retry_after = retry_after
             self.random = random.Random(seed)  # noqa: S311 (test fault draws, not secrets)
             self.injected = Counter()
 
@@ -74,7 +77,8 @@ class Faults:
     def as_dict(self):
         with self.lock:
             return {"rate": self.rate, "kinds": self.kinds, "seed": self.seed,
-                    "except_me": self.except_me, "injected": dict(self.injected)}
+                    "except_me": self.except_me, "retry_after": self.retry_after,
+                    "injected": dict(self.injected)}
 
 
 faults = Faults()
@@ -92,7 +96,9 @@ class FaultInjectionMiddleware:
     ``500`` answers 500 without doing anything; ``500_after`` does the work (the payment is
     made) and then answers 500, a lost answer; ``timeout`` waits 30 s and answers 504 without
     doing anything (the client gave up long before); ``timeout_after`` does the work and then
-    waits 30 s before answering; ``slow`` waits 2 s and answers normally.
+    waits 30 s before answering; ``slow`` waits 2 s and answers normally; ``429`` answers
+    429 ``rate_limited`` with ``Retry-After`` (the plan's ``retry_after`` seconds) without doing
+    anything.
     """
 
     def __init__(self, get_response):
@@ -106,6 +112,12 @@ class FaultInjectionMiddleware:
             return self.get_response(request)
         if kind == "500":
             return _server_error()
+        if kind == "429":
+            response = json_error("rate_limited", "Trop de requêtes : réessayez plus tard.",
+                                  429)
+            response["Retry-After"] = str(faults.retry_after)
+            response._has_been_logged = True
+            return response
         if kind == "timeout":
             time.sleep(TIMEOUT_SECONDS)
             response = json_error("timeout", "Délai simulé dépassé.", 504)
@@ -128,15 +140,19 @@ def faults_view(request):
     kinds = (data or {}).get("kinds", ["500"])
     rate = (data or {}).get("rate")
     seed_value = (data or {}).get("seed")
+    retry_after = (data or {}).get("retry_after", 1)
     if (data is None or isinstance(rate, bool) or not isinstance(rate, int | float)
             or not 0 <= rate <= 1 or not isinstance(kinds, list) or not kinds
             or not set(kinds) <= set(FAULT_KINDS)
             or not (seed_value is None or isinstance(seed_value, int))
-            or not isinstance(data.get("except_me", False), bool)):
+            or not isinstance(data.get("except_me", False), bool)
+            or isinstance(retry_after, bool) or not isinstance(retry_after, int)
+            or retry_after < 0):
         return invalid_request('Attendu : {"rate": 0..1, "kinds": [' + ", ".join(
-            f'"{kind}"' for kind in FAULT_KINDS) + '], "seed": entier, "except_me": booléen}.')
+            f'"{kind}"' for kind in FAULT_KINDS) + '], "seed": entier, "except_me": booléen, '
+            '"retry_after": secondes (fautes 429)}.')
     faults.configure(rate=float(rate), kinds=kinds, seed=seed_value,
-                     except_me=data.get("except_me", False))
+                     except_me=data.get("except_me", False), retry_after=retry_after)
     return JsonResponse(faults.as_dict())
 
 
@@ -151,11 +167,17 @@ def _company_data(company):
     }
 
 
+def _payment_state(payment, now):
+    status, executed_at = services.clock.state(payment, now)
+    return {"status": status, "executed_at": iso_utc(executed_at),
+            "failure_reason": payment.failure_reason or None}
+
+
 @require_GET
 def state(request):
     invoices = Invoice.objects.select_related("company").order_by("created_at", "pk")
     payments = Payment.objects.select_related("invoice", "company").order_by("created_at", "pk")
-    today = timezone.localdate()
+    now = timezone.now()
     by_invoice = Counter(payment.invoice.external_id for payment in payments)
     return JsonResponse({
         "companies": [_company_data(company) for company in Company.objects.order_by(
@@ -165,7 +187,8 @@ def state(request):
                      for invoice in invoices],
         "payments": [{"id": payment.id, "invoice_external_id": payment.invoice.external_id,
                       "company_siren": payment.company.siren,
-                      "amount": f"{payment.amount:.2f}", "status": payment.status_on(today),
+                      "amount": f"{payment.amount:.2f}",
+                      **_payment_state(payment, now),
                       "execution_date": payment.execution_date.isoformat(),
                       "idempotency_key": payment.idempotency_key}
                      for payment in payments],
@@ -184,6 +207,7 @@ def reset(request):
         Session.objects.all().delete()
         seed()
     faults.configure()
+    services.clock.reset()
     return JsonResponse({"reset": True})
 
 
@@ -248,19 +272,52 @@ def exchange_codes(request):
     return JsonResponse({"code": code}, status=201)
 
 
+def _moment(value):
+    """``(aware datetime or None, readable)`` of an optional ISO 8601 string."""
+    if value is None:
+        return None, True
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        return None, False
+    return (timezone.make_aware(moment) if timezone.is_naive(moment) else moment), True
+
+
 @csrf_exempt
 @require_POST
 def payment_status(request, payment_id):
-    """What the bank did with a transfer: ``paid``, ``failed`` (frees the invoice) or back to
-    ``scheduled``."""
+    """What the bank did with a transfer, or the user in Libeo: ``paid`` (when the money left:
+    now, or ``executed_at``), ``failed`` or ``cancelled`` (both free the invoice; with a
+    ``failure_reason``), or back to ``scheduled``."""
     data = json_body(request) or {}
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None:
         return json_error("payment_not_found", "Paiement introuvable.", 404)
-    if data.get("status") not in Payment.Status.values:
-        return invalid_request('Attendu : {"status": "scheduled"|"paid"|"failed"}.')
-    services.payment_set_status(payment=payment, status=data["status"])
-    return JsonResponse({"id": payment.id, "status": payment.status})
+    executed_at, readable = _moment(data.get("executed_at"))
+    if (data.get("status") not in Payment.Status.values
+            or not isinstance(data.get("failure_reason", ""), str) or not readable):
+        return invalid_request('Attendu : {"status": "scheduled"|"paid"|"failed"|"cancelled", '
+                               '"failure_reason"?: texte, "executed_at"?: ISO 8601}.')
+    services.payment_set_status(payment=payment, status=data["status"],
+                                failure_reason=data.get("failure_reason", ""),
+                                executed_at=executed_at)
+    return JsonResponse({"id": payment.id, **_payment_state(payment, timezone.now())})
+
+
+@csrf_exempt
+@require_POST
+def clock_view(request):
+    """Fast mode: ``{"pay_after_seconds": N}`` pays scheduled payments N seconds after they were
+    made; ``null`` goes back to paying them at their execution date."""
+    data = json_body(request)
+    value = (data or {}).get("pay_after_seconds")
+    if (data is None or "pay_after_seconds" not in data or isinstance(value, bool)
+            or not (value is None or (isinstance(value, int | float) and value >= 0))):
+        return invalid_request('Attendu : {"pay_after_seconds": secondes ≥ 0, ou null}.')
+    services.clock.pay_after_seconds = None if value is None else float(value)
+    return JsonResponse({"pay_after_seconds": services.clock.pay_after_seconds})
 
 
 urlpatterns = [
@@ -270,4 +327,5 @@ urlpatterns = [
     path("companies", companies),
     path("exchange_codes", exchange_codes),
     path("payments/<str:payment_id>", payment_status),
+    path("clock", clock_view),
 ]

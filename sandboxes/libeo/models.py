@@ -1,5 +1,6 @@
 """What Libeo stores: company accounts, their users and API keys, invoices received, payments."""
 
+import datetime
 import hashlib
 import secrets
 from decimal import Decimal
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 FREE_PLAN_MONTHLY_PAYMENTS = 5
 API_KEY_PREFIX_CHARS = 12
@@ -50,6 +52,12 @@ class Company(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.siren})"
+
+    @property
+    def account_id(self):
+        """The Libeo account's identifier (``/me``): a company re-created after a reset is
+        another account, with another id."""
+        return f"acc_{self.pk:06d}"
 
     @property
     def payments_limit(self):
@@ -177,6 +185,10 @@ class Payment(models.Model):
         SCHEDULED = "scheduled", "Programmé"
         PAID = "paid", "Payé"
         FAILED = "failed", "Échoué"
+        CANCELLED = "cancelled", "Annulé"
+
+    # What no longer commits the invoice's money nor counts against the plan.
+    RELEASED = (Status.FAILED, Status.CANCELLED)
 
     id = models.CharField(primary_key=True, max_length=40, default=new_payment_id)
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="payments")
@@ -185,6 +197,9 @@ class Payment(models.Model):
                                  validators=[MinValueValidator(Decimal("0.01"))])
     execution_date = models.DateField("date d'exécution")
     status = models.CharField(max_length=20, choices=Status.choices)
+    # When the money left (a paid payment), and why a payment did not go (failed, cancelled).
+    executed_at = models.DateTimeField("exécuté le", null=True, blank=True)
+    failure_reason = models.CharField("raison", max_length=300, blank=True)
     idempotency_key = models.CharField(max_length=255)
     # SHA-256 of the normalised request: the same key with another body is refused.
     request_fingerprint = models.CharField(max_length=64)
@@ -204,8 +219,23 @@ class Payment(models.Model):
     def __str__(self):
         return f"{self.id} {self.amount} ({self.status})"
 
-    def status_on(self, day):
-        """A scheduled payment is paid once its execution date has come."""
-        if self.status == self.Status.SCHEDULED and self.execution_date <= day:
-            return self.Status.PAID
-        return self.status
+    def state_at(self, now, *, pay_after_seconds=None):
+        """``(status, executed_at)`` at ``now``: a scheduled payment is paid by itself at the
+        start of its execution date (Paris), or ``pay_after_seconds`` after it was made when
+        that is sooner (the sandbox's fast mode); the bank's verdicts set through the test
+        controls are stored and win."""
+        if self.status != self.Status.SCHEDULED:
+            return self.status, self.executed_at
+        due = self.due_at(pay_after_seconds=pay_after_seconds)
+        if due <= now:
+            return self.Status.PAID, due
+        return self.status, None
+
+    def due_at(self, *, pay_after_seconds=None):
+        """When a scheduled payment leaves by itself."""
+        day_starts = timezone.make_aware(
+            datetime.datetime.combine(self.execution_date, datetime.time()))
+        due = max(day_starts, self.created_at)
+        if pay_after_seconds is not None:
+            due = min(due, self.created_at + datetime.timedelta(seconds=pay_after_seconds))
+        return due

@@ -5,13 +5,14 @@ import json
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from stdnum.fr import siren as siren_number
 
 from sandboxes.common.errors import Refused
-from sandboxes.common.formats import money
+from sandboxes.common.formats import iso_utc, money
 
 from .models import (
     API_KEY_PREFIX_CHARS,
@@ -40,7 +41,26 @@ def month_start():
 
 def payments_this_month(company):
     return (Payment.objects.filter(company=company, created_at__gte=month_start())
-            .exclude(status=Payment.Status.FAILED).count())
+            .exclude(status__in=Payment.RELEASED).count())
+
+
+class SettleClock:
+    """When scheduled payments leave by themselves: at their execution date, as at Libeo, or
+    ``pay_after_seconds`` after they were made (fast mode, for tests and benchmarks:
+    ``LIBEO_SANDBOX_PAY_AFTER_SECONDS``, or ``POST /_sandbox/clock``). One process, in memory."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.pay_after_seconds = settings.LIBEO_SANDBOX_PAY_AFTER_SECONDS
+
+    def state(self, payment, now=None):
+        return payment.state_at(now or timezone.now(),
+                                pay_after_seconds=self.pay_after_seconds)
+
+
+clock = SettleClock()
 
 
 # ---- users and company accounts ------------------------------------------------------------
@@ -230,10 +250,13 @@ def invoice_upsert(*, company, external_id, data, body):
     raise AssertionError("unreachable")
 
 
-def payment_data(payment, *, day=None):
+def payment_data(payment, *, now=None):
+    status, executed_at = clock.state(payment, now)
     return {
         "id": payment.id,
-        "status": payment.status_on(day or timezone.localdate()),
+        "status": status,
+        "executed_at": iso_utc(executed_at),
+        "failure_reason": payment.failure_reason or None,
         "invoice_external_id": payment.invoice.external_id,
         "amount": money(payment.amount),
         "execution_date": payment.execution_date.isoformat(),
@@ -282,13 +305,15 @@ def payment_create(*, company, idempotency_key, invoice_external_id, amount, exe
             limit = company.payments_limit
             if limit is not None and payments_this_month(company) >= limit:
                 raise Refused("plan_limit_reached", PLAN_LIMIT_DETAIL)
-            today = timezone.localdate()
-            status = (Payment.Status.SCHEDULED if execution_date > today
-                      else Payment.Status.PAID)
+            now = timezone.now()
+            paid_now = execution_date <= timezone.localdate()
             payment = Payment(company=company, invoice=invoice, amount=amount,
-                              execution_date=execution_date, status=status,
+                              execution_date=execution_date, created_at=now,
+                              status=Payment.Status.PAID if paid_now else Payment.Status.SCHEDULED,
+                              executed_at=now if paid_now else None,
                               idempotency_key=idempotency_key, request_fingerprint=fingerprint)
-            payment.response_body = payment_data(payment, day=today)
+            # The first answer, replayed as is: a payment scheduled then is « scheduled » in it.
+            payment.response_body = payment_data(payment, now=now)
             payment.save(force_insert=True)
             return payment.response_body, True
     except IntegrityError:
@@ -301,7 +326,7 @@ def payment_create(*, company, idempotency_key, invoice_external_id, amount, exe
 
 def _check_balance(invoice, amount):
     """Never pay an invoice twice: what is paid or scheduled counts against its total."""
-    committed = sum(invoice.payments.exclude(status=Payment.Status.FAILED)
+    committed = sum(invoice.payments.exclude(status__in=Payment.RELEASED)
                     .values_list("amount", flat=True), start=0)
     balance = invoice.amount_incl_tax - committed
     if committed and balance <= 0:
@@ -314,9 +339,20 @@ def _check_balance(invoice, amount):
             f"{invoice.number} ({money(balance)} €)."))
 
 
+DEFAULT_REASONS = {
+    Payment.Status.FAILED: "Virement rejeté par la banque du fournisseur.",
+    Payment.Status.CANCELLED: "Paiement annulé dans Libeo.",
+}
+
+
 @transaction.atomic
-def payment_set_status(*, payment, status):
-    """For tests: what the bank said about the transfer (``failed`` frees the invoice again)."""
+def payment_set_status(*, payment, status, failure_reason="", executed_at=None):
+    """For tests: what the bank said about the transfer, or the user did in Libeo. ``paid``
+    records when the money left (now unless given); ``failed`` and ``cancelled`` free the
+    invoice again, with their reason."""
     payment.status = status
-    payment.save(update_fields=["status"])
+    payment.executed_at = ((executed_at or timezone.now()) if status == Payment.Status.PAID
+                           else None)
+    payment.failure_reason = (failure_reason or DEFAULT_REASONS.get(status, ""))[:300]
+    payment.save(update_fields=["status", "executed_at", "failure_reason"])
     return payment

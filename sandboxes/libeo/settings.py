@@ -32,6 +32,11 @@ LIBEO_ALLOWED_RETURN_ORIGINS = os.environ.get(
 ).split()
 
 LIBEO_SANDBOX_CONTROL = os.environ.get("LIBEO_SANDBOX_CONTROL", "0") == "1"
+# Fast mode: scheduled payments are paid this many seconds after they were made (unset: at
+# their execution date, as at Libeo). ``POST /_sandbox/clock`` changes it at run time.
+LIBEO_SANDBOX_PAY_AFTER_SECONDS = (
+    float(os.environ["LIBEO_SANDBOX_PAY_AFTER_SECONDS"])
+    if os.environ.get("LIBEO_SANDBOX_PAY_AFTER_SECONDS") else None)
 
 REST_FRAMEWORK = common.rest_framework(
     authentication="sandboxes.libeo.api.auth.ApiKeyAuthentication",

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .forms import AccountantForm
-from .models import ApiKey, Membership, Plan
+from .models import ApiKey, Membership, Payment, Plan
 from .seed import DEMO_API_KEY
 
 
@@ -40,11 +40,15 @@ def companies(request):
 def company_page(request, siren):
     membership = selectors.get_membership_for(request.user, siren)
     company = membership.company
+    payments = list(selectors.company_payments(company))
+    for payment in payments:  # as the API shows it now (a scheduled payment pays by itself)
+        status, payment.shown_executed_at = services.clock.state(payment)
+        payment.shown_status = Payment.Status(status).label
     return render(request, "libeo/company.html", {
         "membership": membership, "company": company,
         "users": selectors.company_users(company),
         "invoices": selectors.company_invoices(company),
-        "payments": selectors.company_payments(company),
+        "payments": payments,
         "payments_this_month": services.payments_this_month(company),
     })
 

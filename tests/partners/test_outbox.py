@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from companies.models import Company
-from partners.common import http
+from partners.common import http, outbox
 from partners.common.exceptions import PartnerRejected, PartnerUnavailable
 from partners.common.http import json_call
 from partners.common.models import OutboxAttempt, OutboxMessage
@@ -21,6 +21,7 @@ from partners.common.outbox import (
     GIVE_UP_HANDLERS,
     HANDLERS,
     backoff,
+    backoff_base,
     outbox_deliver_one,
     outbox_due_ids,
     register_handler,
@@ -130,17 +131,25 @@ def test_a_handler_whose_object_is_gone_settles_quietly(company, handlers, caplo
     assert message.pk not in outbox_due_ids()
 
 
+def within_backoff(delay, attempts):
+    """A retry delay is the schedule's ±20 % (jittered, so never compared exactly)."""
+    base = backoff_base(attempts)
+    return base * 0.8 <= delay <= base * 1.2
+
+
 class FakePartner:
-    """Stands in for ``requests.request``: answers the given statuses in turn."""
+    """Stands in for ``requests.request``: answers the given ``(status, body[, headers])``
+    in turn."""
 
     def __init__(self, *answers, delay=0.0):
         self.answers, self.delay = list(answers), delay
 
     def __call__(self, method, url, **kwargs):
         time.sleep(self.delay)
-        status, body = self.answers.pop(0)
+        status, body, *headers = self.answers.pop(0)
         response = requests.Response()
         response.status_code, response._content = status, body
+        response.headers.update(headers[0] if headers else {})
         return response
 
 
@@ -152,7 +161,7 @@ def test_each_attempt_is_recorded_with_its_outcome_duration_and_status_code(
         "Test", "POST", "https://partner.invalid/pay", timeout=1)[1])
     message = make_message(company, "test.pay")
 
-    assert outbox_deliver_one(message.pk) == backoff(1)
+    assert within_backoff(outbox_deliver_one(message.pk), 1)
     message = reloaded(message)
     assert (message.status, message.attempts) == ("retrying", 1)
     assert message.last_error == "Partenaire indisponible (HTTP 503)"
@@ -333,6 +342,97 @@ def test_a_task_time_limit_in_the_call_is_retried(company, handlers):
 
     handlers("test.hanging", hanging)
     message = make_message(company, "test.hanging")
-    assert outbox_deliver_one(message.pk) == backoff(1)
+    assert within_backoff(outbox_deliver_one(message.pk), 1)
     assert reloaded(message).status == "retrying"
     assert [a.outcome for a in attempts_of(message)] == ["retry"]
+
+
+# ---- retry policy: capped, jittered, Retry-After honoured ---------------------------------
+
+def test_retries_are_fast_then_slower_capped_and_end_within_about_an_hour():
+    schedule = [backoff_base(n) for n in range(1, outbox.MAX_ATTEMPTS)]
+    # A passing fault is retried within seconds (capped at 8 s)...
+    assert schedule[:6] == [1, 2, 4, 8, 8, 8]
+    # ...an outage less and less often, never more than 10 minutes apart...
+    assert schedule[6:9] == [30, 60, 120] and max(schedule) == 600
+    assert schedule == sorted(schedule)
+    # ...and the message gives up about an hour after its first try, not after minutes or days.
+    assert 30 * 60 <= sum(schedule) <= 2 * 3600
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 3, 4, 5, 6, 7, 12, 15])
+def test_each_delay_is_jittered_within_20_percent(attempts):
+    delays = [backoff(attempts) for _ in range(500)]
+    base = backoff_base(attempts)
+    assert all(base * 0.8 <= delay <= base * 1.2 for delay in delays)
+    # Spread over the band, so that a burst of failures does not come back in lockstep.
+    assert min(delays) < base * 0.9 and max(delays) > base * 1.1
+    assert len(set(delays)) > 100
+
+
+def test_retry_after_is_a_floor_and_is_capped():
+    assert backoff(1, retry_after=30) == 30
+    assert within_backoff(backoff(4, retry_after=0.5), 4)  # shorter than ours: ours
+    assert backoff(1, retry_after=7 * 24 * 3600) == outbox.MAX_RETRY_AFTER_SECONDS
+
+
+@pytest.mark.parametrize(("status", "header", "expected"), [
+    (429, {"Retry-After": "120"}, 120),
+    (503, {"Retry-After": "45"}, 45),
+    (503, {}, None),
+    (500, {"Retry-After": "soon"}, None),
+])
+def test_429_and_5xx_are_unavailable_with_their_retry_after(monkeypatch, status, header,
+                                                             expected):
+    monkeypatch.setattr(http.requests, "request", FakePartner((status, b"", header)))
+    with pytest.raises(PartnerUnavailable) as unavailable:
+        json_call("Test", "POST", "https://partner.invalid/", timeout=1)
+    assert (unavailable.value.status_code, unavailable.value.retry_after) == (status, expected)
+
+
+def test_retry_after_as_an_http_date():
+    now = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
+    assert http.retry_after_seconds("Tue, 01 Dec 2026 09:01:30 GMT", now=now) == 90
+    assert http.retry_after_seconds("Tue, 01 Dec 2026 08:00:00 GMT", now=now) == 0
+    assert http.retry_after_seconds("", now=now) is None
+
+
+def test_the_relay_waits_for_the_partners_retry_after(company, handlers, monkeypatch):
+    monkeypatch.setattr(http.requests, "request", FakePartner(
+        (429, b'{"error": "rate_limited"}', {"Retry-After": "90"}), (201, b'{"id": 8}')))
+    handlers("test.pay", lambda message: json_call(
+        "Test", "POST", "https://partner.invalid/pay", timeout=1)[1])
+    message = make_message(company, "test.pay")
+    before = timezone.now()
+
+    assert outbox_deliver_one(message.pk) == 90
+    message = reloaded(message)
+    assert message.status == "retrying"  # a 429 is retried, never a final refusal
+    waited = (message.next_attempt_at - before).total_seconds()
+    assert 89 <= waited <= 92
+    assert message.last_error == "Partenaire indisponible (HTTP 429, Retry-After 90 s)"
+    (attempt,) = attempts_of(message)
+    assert (attempt.outcome, attempt.status_code) == ("retry", 429)
+    # The sweeper does not bring it back early either (however old the message).
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        created_at=before - datetime.timedelta(hours=1))
+    assert message.pk not in outbox_due_ids()
+
+    assert outbox_deliver_one(message.pk) is None
+    assert reloaded(message).status == "sent"
+
+
+def test_a_message_failing_every_time_gives_up_after_max_attempts(company, handlers):
+    given_up = []
+
+    def down(message):
+        raise PartnerUnavailable("HTTP 503", status_code=503)
+
+    handlers("test.down", down, on_give_up=lambda m: given_up.append(m.pk))
+    message = make_message(company, "test.down")
+    delays = [outbox_deliver_one(message.pk) for _ in range(outbox.MAX_ATTEMPTS)]
+    assert all(within_backoff(d, n) for n, d in enumerate(delays[:-1], start=1))
+    assert delays[-1] is None
+    message = reloaded(message)
+    assert (message.status, message.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert given_up == [message.pk]

@@ -1,8 +1,12 @@
 """Purchases owns payment states: providers report through ``payment_settle``, which allows
 only the transitions of a payment's life, audits what users see, and refuses the rest."""
 
+import datetime
+from html import unescape
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from purchases import providers
@@ -23,6 +27,7 @@ VALID = [
     ("retrying", "failed", "purchase.payment_failed"),
     ("scheduled", "paid", "purchase.paid"),
     ("scheduled", "failed", "purchase.payment_failed"),
+    ("scheduled", "cancelled", "purchase.payment_cancelled"),
 ]
 INVALID = [
     ("pending", "pending"),
@@ -35,6 +40,10 @@ INVALID = [
     ("failed", "scheduled"),
     ("failed", "paid"),
     ("failed", "retrying"),
+    ("pending", "cancelled"),
+    ("paid", "cancelled"),
+    ("cancelled", "scheduled"),
+    ("cancelled", "paid"),
     ("pending", "bogus"),
 ]
 
@@ -145,3 +154,45 @@ def test_the_payment_box_names_the_provider_that_paid(payment, dirigeant):
     page = client_for(dirigeant).get(
         f"/entreprise/{payment.company_id}/achats/{payment.invoice_id}/paiement/")
     assert "€ payés par Libeo." in page.content.decode()
+
+
+def test_a_paid_payment_keeps_when_the_money_left_and_the_box_says_it(payment, dirigeant):
+    put_in(payment, "scheduled")
+    left = datetime.datetime(2026, 12, 2, 8, 30, tzinfo=datetime.UTC)
+    payment_settle(payment=payment, result=PaymentResult(status="paid", executed_at=left))
+    assert Payment.objects.get(pk=payment.pk).executed_at == left
+    assert payment_audits().get().data["executed_at"] == left.isoformat()
+    page = client_for(dirigeant).get(
+        f"/entreprise/{payment.company_id}/achats/{payment.invoice_id}/paiement/")
+    html = page.content.decode()
+    assert "€ payés par Libeo." in html
+    assert "Virement parti le 02/12/2026 à 09:30." in html  # Paris time
+
+
+def test_a_paid_payment_without_a_moment_from_its_provider_is_dated_when_meg_learnt_it(
+        payment):
+    before = timezone.now()
+    settled = payment_settle(payment=payment, result=PaymentResult(status="paid"))
+    assert before <= settled.executed_at <= timezone.now()
+
+
+@pytest.mark.parametrize("undone", ["failed", "cancelled"])
+def test_a_failed_or_cancelled_payment_leaves_the_invoice_to_pay_again_with_its_reason(
+        payment, dirigeant, undone):
+    put_in(payment, "scheduled")
+    reason = ("Virement rejeté par la banque du fournisseur." if undone == "failed"
+              else "Paiement annulé dans Libeo.")
+    payment_settle(payment=payment, result=PaymentResult(
+        status=undone, error_code=f"libeo_{undone}", error_detail=reason))
+    client = client_for(dirigeant)
+    box = unescape(client.get(
+        f"/entreprise/{payment.company_id}/achats/{payment.invoice_id}/paiement/")
+        .content.decode())
+    assert reason in box and "Payer de nouveau" in box
+    def listed(status):
+        page = client.get(f"/entreprise/{payment.company_id}/achats/", {"status": status})
+        return payment.invoice.number in page.content.decode()
+
+    assert listed("to_pay") and listed(undone) and not listed("scheduled")
+    again = invoice_pay(invoice=payment.invoice, actor=dirigeant)
+    assert (again.pk != payment.pk, again.attempt, again.status) == (True, 2, "pending")

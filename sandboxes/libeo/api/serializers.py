@@ -97,6 +97,7 @@ class ExchangeRequest(serializers.Serializer):
 
 def me_data(company, payments_this_month):
     return {
+        "account_id": company.account_id,
         "company": {"siren": company.siren, "name": company.name},
         "plan": company.plan,
         "users": [{"email": membership.user.email, "role": membership.role}

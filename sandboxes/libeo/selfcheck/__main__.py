@@ -15,7 +15,7 @@ from .api_checks import (
     check_plan_limit,
 )
 from .connect_checks import check_connect
-from .control_checks import check_faults, check_reset, check_state
+from .control_checks import check_faults, check_reset, check_settlement, check_state
 from .fake_meg import FakeMeg
 from .harness import login, sandbox
 from .page_checks import check_pages
@@ -36,6 +36,7 @@ def play(database):
         check_connect(base, url, fake, control)
         check_state(control, base)
         check_faults(control, base, url, unlimited)
+        check_settlement(control, base, url, unlimited)
         check_reset(control, base, url)
     # Controls off, and MEG unreachable.
     with sandbox(database, control=False) as base:

@@ -13,12 +13,15 @@ from .harness import DEMO_KEY, IBAN, api_session, invoice_body
 def check_me(url):
     api = api_session(DEMO_KEY)
     me = api.get(f"{url}/me")
-    check(me.status_code == 200 and me.json() == {
+    account_id = me.json().get("account_id", "") if me.status_code == 200 else ""
+    check(account_id.startswith("acc_") and me.json() == {
+        "account_id": account_id,
         "company": {"siren": "900000019", "name": "Dupont Bâtiment"}, "plan": "free",
         "users": [{"email": "dirigeant@demo.meg.test", "role": "owner"},
                   {"email": "expert@demo.meg.test", "role": "accountant"}],
         "payments_this_month": 0, "payments_limit": 5},
-        "/me with the demo key: Dupont Bâtiment, free, owner + accountant, 0/5", me.text)
+        "/me with the demo key: its account id, Dupont Bâtiment, free, owner + accountant, "
+        "0/5", me.text)
     for headers, case in (({}, "no Authorization header"),
                           ({"Authorization": "Bearer lk_nope"}, "an unknown key"),
                           ({"Authorization": f"Token {DEMO_KEY}"}, "another scheme")):
@@ -88,9 +91,11 @@ def check_payments(api, url):
     first = _pay(api, url, "pay-1")
     body = first.json()
     check(first.status_code == 201 and body["id"].startswith("pay_") and body == {
-        "id": body["id"], "status": "paid", "invoice_external_id": "meg-inv-1",
-        "amount": "120.00", "execution_date": date.today().isoformat()},
-        "a payment executed today answers 201 paid", first.text)
+        "id": body["id"], "status": "paid", "executed_at": body["executed_at"],
+        "failure_reason": None, "invoice_external_id": "meg-inv-1",
+        "amount": "120.00", "execution_date": date.today().isoformat()}
+        and body["executed_at"].endswith("Z"),
+        "a payment executed today answers 201 paid, with when the money left", first.text)
     replay = _pay(api, url, "pay-1")
     check(replay.status_code == 201 and replay.content == first.content,
           "the same key with the same body replays the first answer byte for byte")
@@ -112,7 +117,8 @@ def check_payments(api, url):
                      execution_date=later)
     rest = _pay(api, url, "pay-4", invoice="meg-inv-2", amount="70.00", execution_date=later)
     over = _pay(api, url, "pay-5", invoice="meg-inv-2", amount="0.01", execution_date=later)
-    check(scheduled.json()["status"] == "scheduled" and rest.status_code == 201
+    check(scheduled.json()["status"] == "scheduled" and scheduled.json()["executed_at"] is None
+          and rest.status_code == 201
           and over.status_code == 409, "a future execution date is scheduled; partial payments "
           "add up to the total, then 409", [scheduled.text, rest.text, over.text])
     me = api.get(f"{url}/me").json()

@@ -1,0 +1,195 @@
+"""Against the live Libeo sandbox: what becomes of a payment after « programmé » reaches MEG
+(paid with when the money left, failed or cancelled with the reason), a payment call whose
+answer never came is retried with the same key and pays once, and Libeo's Retry-After is
+honoured."""
+
+import datetime
+from html import unescape
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from partners.common.models import OutboxAttempt, OutboxMessage
+from partners.common.outbox import outbox_deliver_one
+from partners.libeo.extensions import _send_invoice
+from partners.libeo.models import LibeoPaymentPoll
+from partners.libeo.polling import libeo_payments_poll
+from partners.libeo.services import connection_of
+from purchases.models import Payment
+from purchases.services import invoice_pay
+from tests.conftest import client_for
+from tests.integration.test_libeo_live import deliver_all, libeo_key
+from tests.purchases.conftest import make_invoice
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def connected(libeo, achats, dirigeant):
+    response = client_for(dirigeant).post(f"/entreprise/{achats.pk}/achats/options/", {
+        "api_key": libeo_key(libeo, achats, plan="partnerships")})
+    assert response.status_code == 302
+    return achats
+
+
+def later_invoice(company, user, number="F-2026-101"):
+    """An invoice due in a month: Libeo schedules its payment."""
+    today = timezone.localdate()
+    return make_invoice(company, user, number=number, issue_date=today,
+                        due_date=today + datetime.timedelta(days=30))
+
+
+def scheduled_payment(company, user, number="F-2026-101"):
+    invoice = later_invoice(company, user, number)
+    invoice_pay(invoice=invoice, actor=user)
+    deliver_all()
+    payment = Payment.objects.get(invoice=invoice)
+    assert payment.status == "scheduled" and payment.provider_payment_id
+    return payment
+
+
+def already_at_libeo(invoice):
+    """The invoice sent (PUT) while Libeo works, so that the faults hit the payment call."""
+    with transaction.atomic():
+        _send_invoice(connection_of(invoice.company), invoice)
+
+
+def poll_now():
+    """The beat's run, with every followed payment due now."""
+    LibeoPaymentPoll.objects.update(next_check_at=timezone.now())
+    return libeo_payments_poll()
+
+
+def box(user, payment):
+    return unescape(client_for(user).get(
+        f"/entreprise/{payment.company_id}/achats/{payment.invoice_id}/paiement/")
+        .content.decode())
+
+
+def test_a_payment_libeo_executes_on_its_own_becomes_paid_in_meg_with_when_the_money_left(
+        connected, dirigeant, libeo):
+    payment = scheduled_payment(connected, dirigeant)
+    assert poll_now() == 1  # still scheduled at Libeo: followed, nothing changes
+    assert Payment.objects.get(pk=payment.pk).status == "scheduled"
+
+    libeo.control("clock", {"pay_after_seconds": 0})  # Libeo's own schedule, fast
+    assert poll_now() == 1
+    payment.refresh_from_db()
+    (at_libeo,) = libeo.state()["payments"]
+    assert (payment.status, at_libeo["status"]) == ("paid", "paid")
+    assert payment.executed_at == datetime.datetime.fromisoformat(at_libeo["executed_at"])
+    assert not LibeoPaymentPoll.objects.exists()
+    local = timezone.localtime(payment.executed_at)
+    assert f"Virement parti le {local:%d/%m/%Y} à {local:%H:%M}." in box(dirigeant, payment)
+
+
+def test_a_payment_the_bank_pays_at_a_given_moment_keeps_that_moment(connected, dirigeant,
+                                                                     libeo):
+    payment = scheduled_payment(connected, dirigeant)
+    libeo.control(f"payments/{payment.provider_payment_id}", {
+        "status": "paid", "executed_at": "2026-12-01T09:30:00+01:00"})
+    poll_now()
+    payment.refresh_from_db()
+    assert payment.status == "paid"
+    assert payment.executed_at == datetime.datetime(2026, 12, 1, 8, 30, tzinfo=datetime.UTC)
+    assert "Virement parti le 01/12/2026 à 09:30." in box(dirigeant, payment)
+
+
+@pytest.mark.parametrize(("status", "reason"), [
+    ("failed", "IBAN du fournisseur clôturé."),
+    ("cancelled", "Annulé par le dirigeant dans Libeo."),
+])
+def test_a_failed_or_cancelled_payment_leaves_the_invoice_payable_with_the_reason(
+        connected, dirigeant, libeo, status, reason):
+    payment = scheduled_payment(connected, dirigeant)
+    libeo.control(f"payments/{payment.provider_payment_id}",
+                  {"status": status, "failure_reason": reason})
+    poll_now()
+    payment.refresh_from_db()
+    assert (payment.status, payment.error_detail) == (status, reason)
+    html = box(dirigeant, payment)
+    assert reason in html and 'data-testid="pay-button"' in html
+
+    # Paid again: Libeo takes it (the failed or cancelled payment freed the invoice).
+    invoice_pay(invoice=payment.invoice, actor=dirigeant)
+    deliver_all()
+    again = Payment.objects.get(invoice=payment.invoice, attempt=2)
+    assert again.status == "scheduled" and again.provider_payment_id != \
+        payment.provider_payment_id
+    assert libeo.state()["payments_by_invoice"][f"meg-{payment.invoice_id}"] == 2
+
+
+def test_a_payment_call_that_timed_out_is_retried_with_the_same_key_and_pays_once(
+        connected, dirigeant, libeo, settings):
+    """Libeo made the payment but its answer never came (MEG gave up waiting): the retry
+    sends the same Idempotency-Key, Libeo answers what it did then, nothing is paid twice."""
+    settings.LIBEO_TIMEOUT_SECONDS = 1
+    invoice = later_invoice(connected, dirigeant)
+    invoice_pay(invoice=invoice, actor=dirigeant)
+    already_at_libeo(invoice)
+    message = OutboxMessage.objects.get(action="libeo.pay")
+    # Every call does its work, then answers 30 s later: MEG stops waiting after 1 s.
+    libeo.control("faults", {"rate": 1.0, "kinds": ["timeout_after"], "except_me": True})
+    outbox_deliver_one(message.pk)  # the payment is made; its answer never comes
+    payment = Payment.objects.get()
+    assert payment.status == "retrying" and "nouvel essai" in payment.error_detail
+    (made,) = libeo.state()["payments"]
+    assert made["idempotency_key"] == payment.idempotency_key
+    outbox_deliver_one(message.pk)  # the retry: same key, lost again, still one payment
+    assert [p["id"] for p in libeo.state()["payments"]] == [made["id"]]
+
+    libeo.control("faults", {"rate": 0})
+    outbox_deliver_one(message.pk)  # the same key: Libeo replays the payment it made
+    payment.refresh_from_db()
+    assert (payment.status, payment.provider_payment_id) == ("scheduled", made["id"])
+    assert libeo.state()["payments_by_invoice"] == {f"meg-{invoice.pk}": 1}
+    attempts = list(OutboxAttempt.objects.filter(message=message).order_by("number"))
+    assert [(a.outcome, a.status_code) for a in attempts] == [
+        ("retry", None), ("retry", None), ("sent", 201)]
+    assert all("Timeout" in a.error for a in attempts[:2])
+
+
+def test_paying_again_after_a_given_up_payment_finds_the_one_libeo_made(connected, dirigeant,
+                                                                       libeo):
+    """Every answer lost until MEG gave up (« vérifiez dans Libeo »); « Payer de nouveau »
+    ends with the payment Libeo made the first time, not a second one."""
+    from partners.common.outbox import MAX_ATTEMPTS
+
+    invoice = later_invoice(connected, dirigeant)
+    first = invoice_pay(invoice=invoice, actor=dirigeant)
+    already_at_libeo(invoice)
+    message = OutboxMessage.objects.get(action="libeo.pay")
+    libeo.control("faults", {"rate": 1.0, "kinds": ["500_after"], "except_me": True})
+    for _ in range(MAX_ATTEMPTS):
+        outbox_deliver_one(message.pk)
+    first.refresh_from_db()
+    assert (first.status, first.error_code) == ("failed", "libeo_unavailable")
+    (made,) = libeo.state()["payments"]
+
+    libeo.control("faults", {"rate": 0})
+    second = invoice_pay(invoice=invoice, actor=dirigeant)
+    deliver_all()
+    second.refresh_from_db()
+    assert (second.status, second.provider_payment_id) == ("scheduled", made["id"])
+    assert libeo.state()["payments_by_invoice"] == {f"meg-{invoice.pk}": 1}
+
+
+def test_libeo_asking_to_wait_is_honoured(connected, dirigeant, libeo):
+    invoice = later_invoice(connected, dirigeant)
+    invoice_pay(invoice=invoice, actor=dirigeant)
+    message = OutboxMessage.objects.get(action="libeo.pay")
+    libeo.control("faults", {"rate": 1.0, "kinds": ["429"], "retry_after": 40,
+                             "except_me": True})
+    before = timezone.now()
+    assert outbox_deliver_one(message.pk) == 40
+    message.refresh_from_db()
+    assert message.status == "retrying" and 39 <= (
+        message.next_attempt_at - before).total_seconds() <= 42
+    (attempt,) = OutboxAttempt.objects.filter(message=message)
+    assert attempt.status_code == 429 and "Retry-After 40 s" in attempt.error
+    assert Payment.objects.get().status == "retrying"
+
+    libeo.control("faults", {"rate": 0})
+    outbox_deliver_one(message.pk)
+    assert Payment.objects.get().status == "scheduled"
