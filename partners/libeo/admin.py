@@ -17,13 +17,13 @@ class LibeoConnectionAdmin(admin.ModelAdmin):
     list_filter = ["plan", "source"]
     search_fields = ["company__name", "libeo_siren"]
     exclude = ["api_key"]  # a secret: shown masked only
-    readonly_fields = ["masked_key", "libeo_company_name", "libeo_siren", "users",
+    readonly_fields = ["masked_key", "libeo_company_name", "libeo_siren", "account_id", "users",
                        "checked_at", "connected_by"]
 
 
 @admin.register(LibeoInvoice)
 class LibeoInvoiceAdmin(admin.ModelAdmin):
-    list_display = ["invoice", "sent_version", "sent_at"]
+    list_display = ["invoice", "account_id", "sent_version", "sent_at"]
     search_fields = ["invoice__number", "invoice__supplier_name"]
 
 

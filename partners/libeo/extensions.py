@@ -41,11 +41,16 @@ def external_id(invoice):
     return f"meg-{invoice.pk}"
 
 
-def _send_invoice(connection, invoice):
-    """PUT the invoice at Libeo if Libeo does not have its latest version yet."""
+def _send_invoice(connection, invoice, *, force=False):
+    """PUT the invoice on the connection's Libeo account unless that account already has its
+    latest version. Remembered per account: after a key of another account, the invoice is
+    sent there before its first payment. An unknown account (a key saved before MEG asked
+    ``/me`` for it, until the options page reads ``/me`` again) is never trusted, nor is MEG's
+    memory when Libeo says it lacks the invoice (``force``): the invoice is sent (an upsert)."""
+    account_id = connection.account_id
     sent, _created = LibeoInvoice.objects.select_for_update().get_or_create(
-        invoice=invoice, defaults={"firm_id": invoice.firm_id})
-    if sent.sent_version >= invoice.version:
+        invoice=invoice, account_id=account_id, defaults={"firm_id": invoice.firm_id})
+    if account_id and not force and sent.sent_version >= invoice.version:
         return
     client.upsert_invoice(connection.api_key, external_id=external_id(invoice),
                           invoice=invoice_body(invoice))
@@ -67,6 +72,19 @@ def _create_payment(connection, payment):
         connection.api_key, idempotency_key=payment.idempotency_key,
         invoice_external_id=external_id(payment.invoice), amount=f"{payment.amount:.2f}",
         execution_date=payment.execution_date.isoformat())
+
+
+def _create_payment_healing(connection, payment):
+    """``POST /payments``; when Libeo answers that it does not have the invoice (404
+    ``invoice_not_found``: its account lost it, or MEG's memory is wrong), send the invoice
+    and pay once more — Libeo keeps no answer for a refused key, so the same key is used."""
+    try:
+        return _create_payment(connection, payment)
+    except PartnerRejected as error:
+        if error.code != "invoice_not_found":
+            raise
+    _send_invoice(connection, payment.invoice, force=True)
+    return _create_payment(connection, payment)
 
 
 def _reconcile_given_up(connection, payment):
@@ -116,7 +134,7 @@ def pay(message):
     try:
         _send_invoice(connection, payment.invoice)
         try:
-            result = _create_payment(connection, payment)
+            result = _create_payment_healing(connection, payment)
         except PartnerRejected as error:
             result = (_reconcile_given_up(connection, payment)
                       if error.code == "invoice_already_paid" else None)
@@ -150,11 +168,17 @@ def pay_given_up(message):
 
 
 def resend_invoice(message):
-    """Outbox handler: an invoice Libeo already has was edited in MEG."""
+    """Outbox handler: an invoice Libeo already has was edited in MEG. Sent again to the
+    company's current Libeo account if that account has it (another account gets it before
+    its first payment there)."""
     sent = LibeoInvoice.objects.select_related("invoice").filter(
         invoice_id=message.payload["invoice_id"]).first()
     connection = sent and connection_of(sent.invoice.company)
     if connection is None:
+        return {"skipped": True}
+    account_id = connection.account_id
+    if account_id and not LibeoInvoice.objects.filter(invoice_id=sent.invoice_id,
+                                                      account_id=account_id).exists():
         return {"skipped": True}
     _send_invoice(connection, sent.invoice)
     return {"version": sent.invoice.version}

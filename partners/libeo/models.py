@@ -25,6 +25,9 @@ class LibeoConnection(TimeStampedModel):
     source = models.CharField(_("origine"), max_length=20, choices=Source.choices)
     libeo_company_name = models.CharField(_("entreprise chez Libeo"), max_length=200)
     libeo_siren = models.CharField(_("SIREN chez Libeo"), max_length=9)
+    # ``/me``'s ``account_id``: what MEG sent is remembered per Libeo account, so that a key of
+    # another account re-sends an invoice before paying it there. Empty: not known yet.
+    account_id = models.CharField(_("compte Libeo"), max_length=100, blank=True)
     plan = models.CharField(_("offre"), max_length=20)
     users = models.JSONField(_("utilisateurs Libeo"), default=list)
     payments_this_month = models.PositiveIntegerField(_("paiements ce mois-ci"), default=0)
@@ -55,11 +58,16 @@ class LibeoConnection(TimeStampedModel):
 
 
 class LibeoInvoice(models.Model):
-    """An invoice MEG has sent to Libeo: later edits of it are sent again (never the others)."""
+    """An invoice MEG has sent to a Libeo account: later edits of it are sent again (never the
+    others). One row per (invoice, Libeo account): a key of another account starts from
+    nothing there, so the invoice is sent (``PUT``) before its first payment on that account."""
 
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
-    invoice = models.OneToOneField("purchases.SupplierInvoice", on_delete=models.CASCADE,
-                                   related_name="libeo", verbose_name=_("facture"))
+    invoice = models.ForeignKey("purchases.SupplierInvoice", on_delete=models.CASCADE,
+                                related_name="libeo_sent", verbose_name=_("facture"))
+    # The Libeo account (``/me``'s ``account_id``) it was sent to; empty: unknown (sent before
+    # MEG tracked accounts), never trusted — the invoice is sent again before a payment.
+    account_id = models.CharField(_("compte Libeo"), max_length=100, blank=True)
     sent_version = models.PositiveIntegerField(_("dernière version envoyée"), default=0)
     sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
 
@@ -68,9 +76,11 @@ class LibeoInvoice(models.Model):
     class Meta:
         verbose_name = _("facture envoyée à Libeo")
         verbose_name_plural = _("factures envoyées à Libeo")
+        constraints = [models.UniqueConstraint(fields=["invoice", "account_id"],
+                                               name="libeo_invoice_once_per_account")]
 
     def __str__(self):
-        return f"{self.invoice} v{self.sent_version}"
+        return f"{self.invoice} v{self.sent_version} → {self.account_id or '?'}"
 
 
 class LibeoPaymentPoll(models.Model):

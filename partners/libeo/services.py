@@ -49,9 +49,9 @@ def _store(company, actor, api_key, info, source):
     connection, _created = LibeoConnection.objects.update_or_create(company=company, defaults={
         "firm_id": company.firm_id, "api_key": api_key, "key_last4": api_key[-4:],
         "source": source, "libeo_company_name": info.name, "libeo_siren": info.siren,
-        "plan": info.plan, "users": info.users, "payments_this_month": info.payments_this_month,
-        "payments_limit": info.payments_limit, "checked_at": timezone.now(),
-        "connected_by": actor})
+        "account_id": info.account_id, "plan": info.plan, "users": info.users,
+        "payments_this_month": info.payments_this_month, "payments_limit": info.payments_limit,
+        "checked_at": timezone.now(), "connected_by": actor})
     audit_record(firm=company.firm, company=company, actor=actor, action="libeo.connected",
                  summary=_("Libeo connecté (%(source)s), clé se terminant par %(last4)s")
                  % {"source": connection.get_source_display(), "last4": api_key[-4:]})
@@ -89,9 +89,11 @@ def libeo_refresh(*, company):
         return connection
     LibeoConnection.objects.filter(pk=connection.pk).update(
         plan=info.plan, users=info.users, payments_this_month=info.payments_this_month,
-        payments_limit=info.payments_limit, checked_at=timezone.now())
+        payments_limit=info.payments_limit, checked_at=timezone.now(),
+        **({"account_id": info.account_id} if info.account_id else {}))
     connection.refresh_from_db()
     return connection
+
 
 
 @transaction.atomic

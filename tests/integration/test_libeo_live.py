@@ -182,3 +182,26 @@ def test_edits_are_resent_and_never_for_invoices_not_paid_through_libeo(
     assert received[f"meg-{invoice.pk}"]["last_body"]["supplier"]["name"] == \
         "Matériaux Rhône SAS"
     assert f"meg-{cheque.pk}" not in received
+
+
+def test_the_libeo_account_is_stored_with_the_key_however_it_was_connected(libeo, achats,
+                                                                          dirigeant):
+    """``/me``'s ``account_id``, with a pasted key and through « Me connecter avec MEG »
+    (what MEG sent is remembered per Libeo account)."""
+    from partners.libeo import client
+
+    key = libeo_key(libeo, achats)
+    client_for(dirigeant).post(f"/entreprise/{achats.pk}/achats/options/", {"api_key": key})
+    pasted = LibeoConnection.objects.get()
+    assert pasted.account_id and pasted.account_id == client.me(key).account_id
+
+    libeo.control("reset")  # the account is re-created: another account for the same company
+    libeo_key(libeo, achats)
+    code = libeo.control("exchange_codes", {"siren": achats.siren})["code"]
+    response = client_for(dirigeant).get(f"/entreprise/{achats.pk}/achats/libeo/retour/",
+                                         {"code": code})
+    assert response.status_code == 302
+    connected = LibeoConnection.objects.get()
+    assert connected.source == "meg_connect"
+    assert connected.account_id == client.me(connected.api_key).account_id
+    assert connected.account_id not in ("", pasted.account_id)

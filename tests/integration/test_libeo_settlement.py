@@ -13,7 +13,7 @@ from django.utils import timezone
 from partners.common.models import OutboxAttempt, OutboxMessage
 from partners.common.outbox import outbox_deliver_one
 from partners.libeo.extensions import _send_invoice
-from partners.libeo.models import LibeoPaymentPoll
+from partners.libeo.models import LibeoConnection, LibeoInvoice, LibeoPaymentPoll
 from partners.libeo.polling import libeo_payments_poll
 from partners.libeo.services import connection_of
 from purchases.models import Payment
@@ -193,3 +193,87 @@ def test_libeo_asking_to_wait_is_honoured(connected, dirigeant, libeo):
     libeo.control("faults", {"rate": 0})
     outbox_deliver_one(message.pk)
     assert Payment.objects.get().status == "scheduled"
+
+
+@pytest.fixture
+def libeo_calls(monkeypatch):
+    """The invoice and payment calls MEG makes to Libeo, in order (still made for real)."""
+    from partners.libeo import client
+
+    calls = []
+    real_upsert, real_pay = client.upsert_invoice, client.create_payment
+
+    def upsert_invoice(api_key, **kwargs):
+        calls.append("PUT")
+        return real_upsert(api_key, **kwargs)
+
+    def create_payment(api_key, **kwargs):
+        calls.append("POST")
+        return real_pay(api_key, **kwargs)
+
+    monkeypatch.setattr(client, "upsert_invoice", upsert_invoice)
+    monkeypatch.setattr(client, "create_payment", create_payment)
+    return calls
+
+
+def another_libeo_account(libeo, company, user):
+    """The company's Libeo account is closed and another one opened for it (the sandbox gives
+    a re-created company another ``account_id``); the administrator pastes its key."""
+    libeo.control("reset")
+    response = client_for(user).post(f"/entreprise/{company.pk}/achats/options/", {
+        "api_key": libeo_key(libeo, company, plan="partnerships")})
+    assert response.status_code == 302
+    return LibeoConnection.objects.get().account_id
+
+
+def failed_payment(company, user, libeo):
+    payment = scheduled_payment(company, user)
+    libeo.control(f"payments/{payment.provider_payment_id}",
+                  {"status": "failed", "failure_reason": "IBAN du fournisseur clôturé."})
+    poll_now()
+    payment.refresh_from_db()
+    assert payment.status == "failed"
+    return payment
+
+
+def test_after_a_key_of_another_libeo_account_the_invoice_is_sent_there_before_paying_again(
+        connected, dirigeant, libeo, libeo_calls):
+    account_a = LibeoConnection.objects.get().account_id
+    assert account_a.startswith("acc_")  # /me's account_id, stored with the key
+    first = failed_payment(connected, dirigeant, libeo)
+    account_b = another_libeo_account(libeo, connected, dirigeant)
+    assert account_b and account_b != account_a
+    libeo_calls.clear()
+
+    response = client_for(dirigeant).post(  # « Payer de nouveau »
+        f"/entreprise/{connected.pk}/achats/{first.invoice_id}/payer/")
+    assert response.status_code in (200, 302)
+    deliver_all()
+    again = Payment.objects.get(invoice_id=first.invoice_id, attempt=2)
+    assert (again.status, again.error_code) == ("scheduled", "")
+    assert libeo_calls == ["PUT", "POST"]  # sent there first, not healed after a 404
+    state = libeo.state()
+    assert [i["external_id"] for i in state["invoices"]] == [f"meg-{first.invoice_id}"]
+    assert state["payments_by_invoice"] == {f"meg-{first.invoice_id}": 1}
+    assert LibeoInvoice.objects.filter(invoice_id=first.invoice_id).count() == 2
+    message = OutboxMessage.objects.get(action="libeo.pay", payload__payment_id=again.pk)
+    assert [a.outcome for a in OutboxAttempt.objects.filter(message=message)] == ["sent"]
+
+
+def test_libeo_answering_invoice_not_found_gets_the_invoice_then_the_payment(
+        connected, dirigeant, libeo, libeo_calls):
+    """MEG believes the account has the invoice, Libeo says it does not (404
+    ``invoice_not_found``): the invoice is sent, then paid — not a failure for good."""
+    first = failed_payment(connected, dirigeant, libeo)
+    account_b = another_libeo_account(libeo, connected, dirigeant)
+    invoice = first.invoice
+    LibeoInvoice.objects.create(firm_id=invoice.firm_id, invoice=invoice, account_id=account_b,
+                                sent_version=invoice.version)  # MEG's memory is wrong
+    libeo_calls.clear()
+
+    invoice_pay(invoice=invoice, actor=dirigeant)
+    deliver_all()
+    again = Payment.objects.get(invoice=invoice, attempt=2)
+    assert (again.status, again.error_code) == ("scheduled", "")
+    assert libeo_calls == ["POST", "PUT", "POST"]
+    assert libeo.state()["payments_by_invoice"] == {f"meg-{invoice.pk}": 1}
