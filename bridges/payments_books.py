@@ -24,7 +24,8 @@ from accounting.models import Journal
 from accounting.services.entries import entry_book
 from accounting.services.lettering import documents_letter
 from partners.libeo.models import LibeoConnection
-from purchases.hooks import on_payment_paid
+from purchases.hooks import on_payment_paid, on_supplier_changed
+from purchases.models import Payment
 
 from .purchases_books import SUPPLIERS
 from .purchases_books import source_ref as invoice_ref
@@ -58,9 +59,10 @@ def payment_draft(payment, day):
         third_party_name=supplier.name, third_party_code=supplier.aux_account)
 
 
-def payment_book(payment):
+def payment_book(payment, *, letter=True):
     """Book a paid ``payment`` and letter it with its invoice; None for an invoice without a
-    supplier (written around the services: no auxiliary account to letter)."""
+    supplier (written around the services: no auxiliary account to letter). Booking again is
+    idempotent (``entry_book``); a draft replaced keeps its lettering."""
     invoice = payment.invoice
     if invoice.supplier_id is None or payment.amount <= 0:
         return None
@@ -72,6 +74,8 @@ def payment_book(payment):
         raise ValidationError(_("Le paiement ne peut pas être passé au journal de banque : "
                                 "%(reasons)s") % {"reasons": " ".join(
                                     {**refused.malformed, **refused.invalid}.values())}) from None
+    if not letter:
+        return booking
     documents_letter(company=payment.company, account=SUPPLIERS,
                      aux_account=invoice.supplier.aux_account, date=day,
                      documents=[(Journal.Source.PURCHASES, invoice_ref(invoice)),
@@ -82,3 +86,12 @@ def payment_book(payment):
 @on_payment_paid
 def _payment_paid(payment):
     payment_book(payment)
+
+
+@on_supplier_changed
+def _supplier_changed(supplier, invoices, actor):
+    """A new auxiliary code: paid payments follow it as their invoices do (a draft is replaced
+    and keeps its lettering; an exported entry gets a correcting entry)."""
+    for payment in (Payment.objects.filter(invoice__in=invoices, status=Payment.Status.PAID)
+                    .select_related("company", "invoice__supplier").order_by("id")):
+        payment_book(payment, letter=False)

@@ -16,6 +16,7 @@ from partners.libeo.services import libeo_bank_account_set
 from purchases.models import Payment
 from purchases.providers import PaymentResult
 from purchases.services import invoice_pay, payment_settle
+from purchases.suppliers import supplier_update
 from tests.conftest import client_for
 from tests.purchases.conftest import connect_libeo, make_invoice
 from tests.purchases.test_purchases_journal import api, export  # noqa: F401  (fixture)
@@ -134,3 +135,14 @@ def test_codes_follow_each_other_per_company(achats, dirigeant):
         codes.append(EntryLine.objects.get(entry__source_ref=f"payment:{payment.pk}",
                                            account="401000").lettered.lettering.code)
     assert codes == ["A", "B"]
+
+
+def test_a_new_supplier_code_moves_both_drafts_and_keeps_their_lettering(payment, dirigeant):
+    settle(payment, "paid", executed_at=EXECUTED)
+    supplier = payment.invoice.supplier
+    supplier_update(supplier=supplier, actor=dirigeant, aux_account="FRHONE",
+                    expense_account=supplier.expense_account)
+    lines = EntryLine.objects.filter(account="401000").select_related(
+        "entry__journal", "lettered__lettering").order_by("entry__journal__code")
+    assert [(line.entry.journal.code, line.aux_account, line.lettered.lettering.code)
+            for line in lines] == [("BQLB", "FRHONE", "A"), ("HA", "FRHONE", "A")]
