@@ -11,6 +11,8 @@ from .models import (
     IntegrityCheck,
     Journal,
     JournalSequence,
+    LetteredLine,
+    Lettering,
     PcgAccount,
 )
 
@@ -104,6 +106,20 @@ class EntryLineAdmin(ReadOnlyAdmin):
     list_display = ["entry", "account", "account_label", "debit", "credit"]
     search_fields = ["account", "entry__piece_ref"]
     list_select_related = ["entry", "entry__journal"]
+
+
+@admin.register(Lettering)
+class LetteringAdmin(ReadOnlyAdmin):
+    list_display = ["code", "date", "company", "created_at"]
+    search_fields = ["code", "company__name"]
+    list_select_related = ["company"]
+
+
+@admin.register(LetteredLine)
+class LetteredLineAdmin(ReadOnlyAdmin):
+    list_display = ["lettering", "line"]
+    search_fields = ["lettering__code", "line__account", "line__aux_account"]
+    list_select_related = ["lettering", "line", "line__entry"]
 
 
 @admin.register(ExportBatch)

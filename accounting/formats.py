@@ -62,6 +62,10 @@ def line_fields(row):
         "EcritureLib": _text(row.label, row.entry_label, row.piece_ref, number),
         "Debit": row.debit,
         "Credit": row.credit,
+        # Lettering lives outside the entry (``models.Lettering``): read, never sealed.
+        "EcritureLet": getattr(row, "lettering_code", None) or "",
+        "DateLet": row.lettering_date.strftime("%Y%m%d") if getattr(row, "lettering_code", None)
+        else "",
     }
 
 
@@ -72,7 +76,8 @@ def fec_line(row, valid_date):
         row.date.strftime("%Y%m%d"), fields["CompteNum"], fields["CompteLib"],
         fields["CompAuxNum"], fields["CompAuxLib"], fields["PieceRef"],
         fields["PieceDate"].strftime("%Y%m%d"), fields["EcritureLib"], fec_amount(row.debit),
-        fec_amount(row.credit), "", "", valid_date, "", ""]) + "\r\n"
+        fec_amount(row.credit), fields["EcritureLet"], fields["DateLet"], valid_date, "",
+        ""]) + "\r\n"
 
 
 def write_fec(rows, stream, *, valid_date, **_options):
@@ -191,7 +196,11 @@ def fec_check(lines, *, period=None):
                 raise FecInvalid(index, _("%(field)s est vide.") % {"field": name})
         if bool(row["CompAuxNum"]) != bool(row["CompAuxLib"]):
             raise FecInvalid(index, _("CompAuxNum et CompAuxLib vont ensemble."))
-        for name in ("EcritureDate", "PieceDate", "ValidDate"):
+        if bool(row["EcritureLet"]) != bool(row["DateLet"]):
+            raise FecInvalid(index, _("EcritureLet et DateLet vont ensemble."))
+        for name in ("EcritureDate", "PieceDate", "ValidDate", "DateLet"):
+            if name == "DateLet" and not row[name]:
+                continue
             try:
                 day = datetime.datetime.strptime(row[name], "%Y%m%d").date()
             except ValueError:

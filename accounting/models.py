@@ -66,6 +66,7 @@ class Journal(models.Model):
         MANUAL = "manual", _("Saisie MEG")
         PROGBAT = "progbat", "ProGBat"
         PURCHASES = "purchases", _("Achats")
+        LIBEO_PAYMENTS = "libeo_payments", _("Banque Libeo")
 
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
@@ -311,6 +312,59 @@ class EntryLine(models.Model):
 
     def __str__(self):
         return f"{self.account} {self.debit} / {self.credit}"
+
+
+class Lettering(models.Model):
+    """Lines of one account that settle each other (an invoice's 401 line and its payment's),
+    under one code per company (``A``, ``B``, … ``Z``, ``AA``…), as of ``date``.
+
+    Why outside the entries: lettering happens after an entry may be final (a payment settles
+    an exported invoice), and a final entry never changes. So the lettering is not part of any
+    entry: these rows reference the lines (``LetteredLine``), are left out of the entry's
+    canonical text and seal (``chain.canonical``), and the writers read them next to the line
+    (FEC ``EcritureLet``/``DateLet``). Lettering an exported entry changes no byte of what was
+    sealed; a later FEC simply shows the code.
+    """
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="+", verbose_name=_("entreprise"))
+    code = models.CharField(_("code de lettrage"), max_length=3)
+    date = models.DateField(_("date de lettrage"))
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("lettrage")
+        verbose_name_plural = _("lettrages")
+        ordering = ["company", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="lettering_code_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.date:%d/%m/%Y})"
+
+
+class LetteredLine(models.Model):
+    """One line under a lettering (at most one lettering per line)."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    lettering = models.ForeignKey(Lettering, on_delete=models.CASCADE, related_name="lines",
+                                  verbose_name=_("lettrage"))
+    line = models.OneToOneField(EntryLine, on_delete=models.CASCADE, related_name="lettered",
+                                verbose_name=_("ligne d'écriture"))
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("ligne lettrée")
+        verbose_name_plural = _("lignes lettrées")
+        ordering = ["lettering", "line"]
+
+    def __str__(self):
+        return f"{self.lettering_id}: {self.line_id}"
 
 
 class ExportBatch(models.Model):

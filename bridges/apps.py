@@ -10,4 +10,4 @@ class BridgesConfig(AppConfig):
     verbose_name = _("Passerelles")
 
     def ready(self):
-        from . import purchases_books  # noqa: F401  (registers its receivers)
+        from . import payments_books, purchases_books  # noqa: F401  (register receivers)

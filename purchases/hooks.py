@@ -8,6 +8,7 @@ the invoice's field names where it can), which the user then sees on the form.
 
 _invoice_recorded = []
 _supplier_changed = []
+_payment_paid = []
 
 
 def _add(receivers, receiver):
@@ -28,6 +29,12 @@ def on_supplier_changed(receiver):
     return _add(_supplier_changed, receiver)
 
 
+def on_payment_paid(receiver):
+    """``receiver(payment)``: a provider reported ``payment`` paid (``payment.executed_at``
+    says when the money left); called once per payment, in the settling transaction."""
+    return _add(_payment_paid, receiver)
+
+
 def invoice_recorded(invoice, actor):
     for receiver in _invoice_recorded:
         receiver(invoice, actor)
@@ -36,3 +43,8 @@ def invoice_recorded(invoice, actor):
 def supplier_changed(supplier, invoices, actor):
     for receiver in _supplier_changed:
         receiver(supplier, invoices, actor)
+
+
+def payment_paid(payment):
+    for receiver in _payment_paid:
+        receiver(payment)

@@ -334,6 +334,8 @@ def payment_settle(*, payment, result):
                            "error_code": payment.error_code,
                            **({"executed_at": payment.executed_at.isoformat()}
                               if payment.executed_at else {})})
+    if payment.status == Payment.Status.PAID:
+        hooks.payment_paid(payment)  # the books follow (a payments journal entry)
     if payment.status == Payment.Status.FAILED:
         notify(users=[payment.requested_by], kind=Kind.PAYMENT_FAILED,
                fact_key=f"payment-failed:{payment.pk}",

@@ -28,7 +28,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
-from accounting.models import ChainSeal, FiscalYear, IntegrityCheck
+from accounting.models import ChainSeal, FiscalYear, IntegrityCheck, LetteredLine, Lettering
 from companies.invitations import invitation_send
 from notifications.models import Notification, Preference
 from partners.common.models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
@@ -64,7 +64,7 @@ SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLI
 ADD_FORBIDDEN = {
     "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "inboxevent",
     "fiscalyear", "chainseal", "outboxattempt", "integritycheck", "libeopaymentpoll",
-    "auditevent",
+    "auditevent", "lettering", "letteredline",
     "apitoken", "invitation",  # a token or an invitation link is shown once, where it is made
     "accesstoken", "refreshtoken", "grant", "idtoken", "redeemedauthorizationcode",
     "authenticator",  # MFA factors are set up by their owner only
@@ -113,6 +113,9 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
     factories.EntryLineFactory(entry=line.entry, position=2, account="401000",
                                account_label="Fournisseurs", debit=0, credit=line.debit)
     line.entry.journal.sequences.create(fiscal_year=2026, last_number=line.entry.number)
+    lettering = Lettering.objects.create(firm=firm, company=company, code="A",
+                                         date=datetime.date(2026, 11, 21))
+    LetteredLine.objects.create(firm=firm, lettering=lettering, line=line)
     factories.ExportBatchFactory(company=company, created_by=accountant)
     factories.InboxEventFactory(company=company, payload={"id": "doc-1"})
     supplier = Supplier.objects.create(firm=firm, company=company, name="Matériaux Rhône",

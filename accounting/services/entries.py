@@ -35,7 +35,7 @@ from audit.services import audit_record
 
 from ..chart import pcg_labels, resolve_labels
 from ..drafts import LABEL_MAX, DraftRefused, clean_text, draft_problems
-from ..models import ChartAccount, Entry, EntryLine
+from ..models import ChartAccount, Entry, EntryLine, LetteredLine
 from .fiscal_years import open_fiscal_year_for
 from .journals import journal_for
 
@@ -144,10 +144,16 @@ def _write(entry, *, company, label, rows, draft, note):
     for name, value in header.items():
         setattr(entry, name, value)
     entry.save()
+    # A replaced draft keeps its lettering: by account (one third-party line per account).
+    lettered = dict(LetteredLine.objects.filter(line__entry=entry)
+                    .values_list("line__account", "lettering_id"))
     EntryLine.objects.filter(entry=entry).delete()
     for line in lines:
         line.entry = entry
     EntryLine.objects.bulk_create(lines)
+    LetteredLine.objects.bulk_create(
+        LetteredLine(firm_id=company.firm_id, lettering_id=lettered.pop(line.account),
+                     line=line) for line in lines if line.account in lettered)
     return True
 
 

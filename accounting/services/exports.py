@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 LINE_COLUMNS = ("entry__journal__code", "entry__journal__label", "entry__fiscal_year",
                 "entry__number", "entry__date", "entry__piece_ref", "account", "account_label",
                 "aux_account", "aux_label", "label", "debit", "credit", "entry__label",
-                "entry__state", "entry__piece_date")
+                "entry__state", "entry__piece_date", "lettered__lettering__code",
+                "lettered__lettering__date")
 ENTRY_ORDER = ("journal__code", "fiscal_year", "number")
 
 
@@ -60,6 +61,8 @@ class ExportLine(NamedTuple):
     entry_label: str
     state: str
     piece_date: datetime.date | None
+    lettering_code: str | None = None  # outside the entry and its seal (models.Lettering)
+    lettering_date: datetime.date | None = None
 
     @property
     def entry_key(self):

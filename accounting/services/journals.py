@@ -12,6 +12,7 @@ DEFAULTS = {
     Journal.Source.PROGBAT: ("VT", "Ventes ProGBat"),
     Journal.Source.MANUAL: ("OD", "Opérations diverses"),
     Journal.Source.PURCHASES: ("HA", "Achats"),
+    Journal.Source.LIBEO_PAYMENTS: ("BQLB", "Banque Libeo"),
 }
 
 

@@ -1,6 +1,7 @@
 """MEG's state of each company's Libeo account (DESIGN §6)."""
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
@@ -35,6 +36,12 @@ class LibeoConnection(TimeStampedModel):
     checked_at = models.DateTimeField(_("vérifiée le"))
     connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      related_name="+", verbose_name=_("connectée par"))
+    # The bank account Libeo pays from, credited by the payments journal (DESIGN §7.2).
+    bank_account = models.CharField(
+        _("compte de banque"), max_length=10, default="512000",
+        validators=[RegexValidator(r"^512[0-9]{3,7}$", _(
+            "Un compte de banque du plan comptable : 512 suivi de 3 à 7 chiffres "
+            "(ex. 512000)."))])
 
     objects = ScopedManager(firm="firm")
 

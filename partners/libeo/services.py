@@ -78,6 +78,27 @@ def libeo_key_remove(*, company, actor):
                      action="libeo.disconnected", summary=_("Clé Libeo retirée"))
 
 
+@transaction.atomic
+def libeo_bank_account_set(*, company, actor, bank_account):
+    """The bank account Libeo pays from (512…): paid payments credit it in the Libeo payments
+    journal from now on; entries already booked keep theirs."""
+    require_achats_admin(actor, company)
+    connection = LibeoConnection.objects.select_for_update().filter(company=company).first()
+    if connection is None:
+        raise ValidationError(_("Connectez d'abord Libeo."))
+    before, connection.bank_account = connection.bank_account, (bank_account or "").strip()
+    connection.clean_fields(exclude=[field.name for field in LibeoConnection._meta.fields
+                                     if field.name != "bank_account"])
+    if connection.bank_account == before:
+        return connection
+    connection.save(update_fields=["bank_account", "updated_at"])
+    audit_record(firm=company.firm, company=company, actor=actor,
+                 action="libeo.bank_account_changed",
+                 summary=_("Compte de banque des paiements Libeo : %(before)s → %(after)s")
+                 % {"before": before, "after": connection.bank_account})
+    return connection
+
+
 def libeo_refresh(*, company):
     """Read ``/me`` again (plan, payments used this month, users); quiet when Libeo is down."""
     connection = connection_of(company)

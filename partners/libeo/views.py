@@ -17,7 +17,7 @@ from purchases.models import SupplierInvoice
 from purchases.views import AchatsMixin
 
 from . import client, services
-from .forms import LibeoKeyForm
+from .forms import LibeoBankAccountForm, LibeoKeyForm
 
 
 def own_invoice(company, invoice_id):
@@ -39,11 +39,16 @@ class OptionsView(AchatsMixin, TemplateView):
             raise PermissionDenied
 
     def get_context_data(self, **kwargs):
+        connection = services.libeo_refresh(company=self.company)
+        bank_form = kwargs.pop("bank_form", None) or (connection and LibeoBankAccountForm(
+            initial={"bank_account": connection.bank_account}))
         return super().get_context_data(
-            connection=services.libeo_refresh(company=self.company),
+            connection=connection, bank_form=bank_form,
             form=kwargs.pop("form", None) or LibeoKeyForm(), **kwargs)
 
     def post(self, request, company_id):
+        if "bank_account" in request.POST:
+            return self.post_bank_account(request, company_id)
         if "remove" in request.POST:
             services.libeo_key_remove(company=self.company, actor=request.user)
             messages.success(request, _("La clé Libeo a été retirée."))
@@ -59,6 +64,20 @@ class OptionsView(AchatsMixin, TemplateView):
                 messages.success(request, _("La connexion avec Libeo est établie."))
                 return redirect("libeo:options", company_id=company_id)
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+    def post_bank_account(self, request, company_id):
+        form = LibeoBankAccountForm(request.POST)
+        if form.is_valid():
+            try:
+                services.libeo_bank_account_set(company=self.company, actor=request.user,
+                                                bank_account=form.cleaned_data["bank_account"])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("Le compte de banque est enregistré."))
+                return redirect("libeo:options", company_id=company_id)
+        return self.render_to_response(self.get_context_data(bank_form=form), status=400)
 
 
 class ConnectView(AchatsMixin, TemplateView):

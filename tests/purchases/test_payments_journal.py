@@ -1,0 +1,148 @@
+"""The Libeo payments journal (DESIGN §7.2): a payment reported ``paid`` is a BQLB entry on its
+``executed_at`` (Paris date), 401 supplier debit / bank credit, lettered with the invoice's 401
+line; the lettering lives outside the entries, so exported entries and the seal never move."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounting.formats import FEC_COLUMNS, fec_check
+from accounting.models import Entry, EntryLine, Journal
+from accounting.services.integrity import company_problems
+from partners.libeo.models import LibeoConnection
+from partners.libeo.services import libeo_bank_account_set
+from purchases.models import Payment
+from purchases.providers import PaymentResult
+from purchases.services import invoice_pay, payment_settle
+from purchases.suppliers import supplier_update
+from tests.conftest import client_for
+from tests.purchases.conftest import connect_libeo, make_invoice
+from tests.purchases.test_purchases_journal import api, export  # noqa: F401  (fixture)
+
+EXECUTED = datetime.datetime(2026, 11, 20, 23, 30, tzinfo=datetime.UTC)  # 21/11 in Paris
+
+
+@pytest.fixture
+def payment(achats, dirigeant):
+    connect_libeo(achats, dirigeant)
+    invoice = make_invoice(achats, dirigeant)
+    return invoice_pay(invoice=invoice, actor=dirigeant)
+
+
+def settle(payment, status, **extra):
+    Payment.objects.filter(pk=payment.pk).update(status="scheduled")
+    return payment_settle(payment=payment, result=PaymentResult(
+        status=status, provider_payment_id="pay_1", **extra))
+
+
+def bank_entries():
+    return Entry.objects.filter(journal__source=Journal.Source.LIBEO_PAYMENTS)
+
+
+def rows(entry):
+    return [(line.account, line.aux_account, line.debit, line.credit,
+             getattr(getattr(line, "lettered", None), "lettering", None))
+            for line in entry.lines.select_related("lettered__lettering")]
+
+
+def fec_rows(content):
+    lines = content.split(b"\r\n")[1:-1]
+    return [dict(zip(FEC_COLUMNS, line.decode().split("\t"), strict=True)) for line in lines]
+
+
+def test_a_paid_payment_is_a_bqlb_entry_lettered_with_its_invoice(payment):
+    settle(payment, "paid", executed_at=EXECUTED)
+    [entry] = bank_entries()
+    assert (entry.journal.code, entry.journal.label) == ("BQLB", "Banque Libeo")
+    assert entry.date == datetime.date(2026, 11, 21)  # executed_at, Paris time
+    assert entry.piece_ref == payment.invoice.number
+    [(a401, aux, debit, _c, lettering), (bank, bank_aux, _d, credit, none)] = rows(entry)
+    assert (a401, aux, debit) == ("401000", "FMATERIAUX", Decimal("1200.00"))
+    assert (bank, bank_aux, credit, none) == ("512000", "", Decimal("1200.00"), None)
+    assert lettering is not None and lettering.code == "A"
+    assert lettering.date == datetime.date(2026, 11, 21)
+    invoice_401 = EntryLine.objects.get(entry__journal__code="HA", account="401000")
+    assert invoice_401.lettered.lettering == lettering  # same code on both lines
+
+
+def test_the_fec_carries_the_lettering_on_both_lines_and_passes_its_check(
+        payment, api, django_capture_on_commit_callbacks):  # noqa: F811
+    settle(payment, "paid", executed_at=EXECUTED)
+    content = export(api, payment.company, django_capture_on_commit_callbacks)
+    assert fec_check(content.splitlines(keepends=True)) == 5
+    lettered = [(row["JournalCode"], row["CompteNum"], row["EcritureLet"], row["DateLet"])
+                for row in fec_rows(content) if row["EcritureLet"]]
+    assert lettered == [("BQLB", "401000", "A", "20261121"), ("HA", "401000", "A", "20261121")]
+    assert company_problems(payment.company) == []
+
+
+def test_lettering_an_exported_invoice_changes_neither_its_lines_nor_its_seal(
+        payment, api, django_capture_on_commit_callbacks):  # noqa: F811
+    export(api, payment.company, django_capture_on_commit_callbacks, journals=["HA"])
+    exported = Entry.objects.get(journal__code="HA")
+    frozen = (exported.chain_hash, list(exported.lines.values_list("id", "account", "debit",
+                                                                   "credit")))
+    settle(payment, "paid", executed_at=EXECUTED)
+    exported.refresh_from_db()
+    assert (exported.chain_hash, list(exported.lines.values_list(
+        "id", "account", "debit", "credit"))) == frozen
+    assert EntryLine.objects.get(entry=exported, account="401000").lettered.lettering.code == "A"
+    assert company_problems(payment.company) == []
+    content = export(api, payment.company, django_capture_on_commit_callbacks)
+    assert fec_check(content.splitlines(keepends=True)) == 2  # the BQLB entry alone
+    assert [row["EcritureLet"] for row in fec_rows(content)] == ["A", ""]
+
+
+@pytest.mark.parametrize("status", ["failed", "cancelled"])
+def test_failed_and_cancelled_payments_book_nothing(payment, status):
+    settle(payment, status, error_code="refused", error_detail="Refusé.")
+    assert not bank_entries().exists()
+    assert not EntryLine.objects.filter(lettered__isnull=False).exists()
+
+
+def test_the_bank_account_option_changes_the_credited_account(payment, dirigeant):
+    libeo_bank_account_set(company=payment.company, actor=dirigeant, bank_account="512100")
+    settle(payment, "paid", executed_at=EXECUTED)
+    [entry] = bank_entries()
+    assert [line.account for line in entry.lines.all()] == ["401000", "512100"]
+
+
+def test_the_bank_account_must_be_a_512_account(payment, dirigeant):
+    with pytest.raises(ValidationError):
+        libeo_bank_account_set(company=payment.company, actor=dirigeant, bank_account="401000")
+    assert LibeoConnection.objects.get(company=payment.company).bank_account == "512000"
+
+
+def test_the_options_page_sets_the_bank_account(payment, dirigeant):
+    url = f"/entreprise/{payment.company_id}/achats/options/"
+    client = client_for(dirigeant)
+    page = client.get(url)
+    assert page.status_code == 200 and b'name="bank_account"' in page.content
+    assert client.post(url, {"bank_account": "6070"}).status_code == 400
+    assert client.post(url, {"bank_account": "512200"}).status_code == 302
+    assert LibeoConnection.objects.get(company=payment.company).bank_account == "512200"
+
+
+def test_codes_follow_each_other_per_company(achats, dirigeant):
+    connect_libeo(achats, dirigeant)
+    codes = []
+    for number in ("F-1", "F-2"):
+        payment = invoice_pay(invoice=make_invoice(achats, dirigeant, number=number),
+                              actor=dirigeant)
+        settle(payment, "paid", executed_at=EXECUTED)
+        codes.append(EntryLine.objects.get(entry__source_ref=f"payment:{payment.pk}",
+                                           account="401000").lettered.lettering.code)
+    assert codes == ["A", "B"]
+
+
+def test_a_new_supplier_code_moves_both_drafts_and_keeps_their_lettering(payment, dirigeant):
+    settle(payment, "paid", executed_at=EXECUTED)
+    supplier = payment.invoice.supplier
+    supplier_update(supplier=supplier, actor=dirigeant, aux_account="FRHONE",
+                    expense_account=supplier.expense_account)
+    lines = EntryLine.objects.filter(account="401000").select_related(
+        "entry__journal", "lettered__lettering").order_by("entry__journal__code")
+    assert [(line.entry.journal.code, line.aux_account, line.lettered.lettering.code)
+            for line in lines] == [("BQLB", "FRHONE", "A"), ("HA", "FRHONE", "A")]
