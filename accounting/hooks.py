@@ -55,7 +55,7 @@ def register_entry_action(action):
 
 def entry_actions(entry):
     """The actions offered on ``entry`` (its journal must be loaded: the preview selects it)."""
-    from .models import Entry  # models import nothing from here; kept lazy all the same
+    from .models import Entry  # lazy: receivers import this module while apps load
 
     return [action for action in _entry_actions
             if action.source == entry.journal.source
