@@ -27,3 +27,36 @@ def on_entries_exported(receiver):
 def entries_exported(batch, entries):
     for receiver in _entries_exported:
         receiver(batch, entries)
+
+
+@dataclass(frozen=True)
+class EntryAction:
+    """A button a partner offers on an entry of its journal in the export space preview.
+
+    ``url_name`` is reversed with ``company_id`` and ``entry_id``; the view behind it checks
+    everything again (the button only saves a click).
+    """
+
+    source: str
+    label: str
+    url_name: str
+    confirm: str = ""
+    drafts_only: bool = True
+
+
+_entry_actions = []
+
+
+def register_entry_action(action):
+    if action not in _entry_actions:
+        _entry_actions.append(action)
+    return action
+
+
+def entry_actions(entry):
+    """The actions offered on ``entry`` (its journal must be loaded: the preview selects it)."""
+    from .models import Entry  # lazy: receivers import this module while apps load
+
+    return [action for action in _entry_actions
+            if action.source == entry.journal.source
+            and (not action.drafts_only or entry.state == Entry.State.DRAFT)]

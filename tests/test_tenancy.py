@@ -13,7 +13,7 @@ from django_scopes import scope
 from django_scopes.exceptions import ScopeError
 from django_scopes.state import state as scope_state
 
-from accounting.models import ExportBatch, Journal
+from accounting.models import Entry, ExportBatch, Journal
 from companies.invitations import invitation_send, token_hash
 from companies.models import Company, CompanyMembership, Invitation, ModuleActivation
 from firms.models import FirmMembership
@@ -64,14 +64,19 @@ def foreign_objects(other_company):
     invitation = Invitation.objects.get(email="invitee@beta.test")
     token = "invitation-token-of-beta"  # only its hash is stored: plant a known one
     Invitation.objects.filter(pk=invitation.pk).update(token_hash=token_hash(token))
+    journal = Journal.objects.create(firm=other_company.firm, company=other_company, code="VT",
+                                     label="Ventes", source="progbat")
+    entry = Entry.objects.create(firm=other_company.firm, company=other_company, journal=journal,
+                                 fiscal_year=2026, date="2026-06-10", piece_ref="FAC001",
+                                 label="FAC001 X", source_ref="inv_beta", source_version=1,
+                                 validated_at="2026-06-10T09:30:00Z")
     return {
         "token": token,  # an invitation link sent by Bêta to someone else
+        "entry_id": entry.pk,
         "invoice_id": invoice.pk,
         "supplier_id": supplier.pk,
         "export_id": export.pk,
-        "journal_id": Journal.objects.create(firm=other_company.firm, company=other_company,
-                                             code="VT", label="Ventes",
-                                             source="progbat").pk,
+        "journal_id": journal.pk,
         "end": "2026-12-31",
         "notification_id": Notification.objects.create(
             user=export.created_by, kind="link_error", fact_key="tenancy-test", title="x").pk,

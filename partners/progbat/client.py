@@ -130,3 +130,7 @@ class ProgbatClient:
 
     def lock_invoice(self, *, invoice_id, export_id) -> None:
         self._call("POST", f"/invoices/{invoice_id}/lock", json={"export_id": export_id})
+
+    def resend_invoice(self, invoice_id) -> None:
+        """ProGBat answers 202 and re-emits ``invoice.updated`` (a new version) by webhook."""
+        self._call("POST", f"/invoices/{invoice_id}/resend")

@@ -2,7 +2,7 @@
 
 from django.db.models import Case, IntegerField, Value, When
 
-from accounting.hooks import on_entries_exported
+from accounting.hooks import on_entries_exported, register_entry_action
 from companies.module_pages import register_module_page
 from firms.models import Partner, PartnerConvention
 from meg.extensions import (
@@ -16,6 +16,7 @@ from partners.common.exceptions import PartnerUnavailable
 from partners.common.models import OutboxMessage
 from partners.common.outbox import outbox_enqueue, register_handler
 
+from . import resend
 from .models import ProgbatLink
 from .services import (
     ConnectionUnusable,
@@ -78,5 +79,7 @@ def lock_exported_invoices(batch, entries):
 
 
 register_handler("progbat.lock_invoice", lock_invoice)
+register_handler(resend.ACTION, resend.resend_invoice)
+register_entry_action(resend.ENTRY_ACTION)
 register_dashboard_panel(Panel("partners/progbat/_dashboard_panel.html", dashboard_context))
 register_partner_card(Panel("partners/progbat/_connection_card.html", connection_card_context))

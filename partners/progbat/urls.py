@@ -13,4 +13,6 @@ urlpatterns = [
     path("partners/progbat/webhooks/", views.WebhookView.as_view(), name="webhooks"),
     path("entreprise/<int:company_id>/progbat/", views.ModuleView.as_view(), name="module"),
     path("entreprise/<int:company_id>/progbat/ouvrir/", views.OpenView.as_view(), name="open"),
+    path("entreprise/<int:company_id>/progbat/ecritures/<int:entry_id>/mise-a-jour/",
+         views.EntryResendView.as_view(), name="entry_resend"),
 ]

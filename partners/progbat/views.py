@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.decorators import method_decorator
@@ -15,12 +15,13 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
+from accounting.models import Entry
 from companies.models import CompanyMembership
 from companies.selectors import user_can_use_module
 from meg.views import CompanyMixin, FirmMixin
 from partners.common.exceptions import PartnerError
 
-from . import services, webhooks
+from . import resend, services, webhooks
 from .consent import CONSENT_TEXT, CONSENT_VERSION
 from .forms import CredentialsForm
 from .models import ProgbatLink
@@ -164,3 +165,25 @@ class WebhookView(View):
     def post(self, request):
         answer = webhooks.receive(request.body, request.headers)
         return JsonResponse(answer.body, status=answer.status)
+
+
+class EntryResendView(CompanyMixin, View):
+    """« Demander la mise à jour à ProGBat » on a draft entry (firm users managing the company)."""
+
+    manage = True
+
+    def load_objects(self):
+        # Only the company's own ProGBat entries: anything else is not found.
+        self.entry = get_object_or_404(Entry, pk=self.kwargs["entry_id"], company=self.company,
+                                       journal__source="progbat")
+
+    def post(self, request, company_id, entry_id):
+        try:
+            resend.progbat_entry_resend(entry=self.entry, actor=request.user)
+        except resend.ResendRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, _(
+                "Mise à jour demandée à ProGBat : la nouvelle version remplacera ce brouillon "
+                "dès sa réception."))
+        return redirect("accounting:export_space", company_id=self.company.pk)

@@ -30,6 +30,7 @@ from accounting.drafts import (
 )
 from accounting.services.inbox import DUPLICATE, inbox_receive, inbox_seen
 
+from .licence_events import receive_licence_changed
 from .models import ProgbatLink
 
 logger = logging.getLogger(__name__)
@@ -229,6 +230,8 @@ def receive(body: bytes, headers) -> Answer:
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         return _error(400, "malformed", _("Champ « type » obligatoire."),
                       {"type": _("Champ obligatoire.")})
+    if event["type"] == "account.licence_changed":
+        return Answer(*receive_licence_changed(event))
     if event["type"] not in EVENT_TYPES:
         return Answer(200, {"status": "ignored", "reason": "unknown_event_type",
                             "detail": _("Type d'événement non traité par MEG.")})

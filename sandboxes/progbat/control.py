@@ -106,6 +106,7 @@ def reset(request):
     Logins stay, so those a test created with ``/_sandbox/users`` keep working.
     """
     with transaction.atomic():
+        WebhookDelivery.objects.all().delete()  # account events have no invoice to go with
         Account.objects.all().delete()
         get_refresh_token_model().objects.all().delete()
         get_access_token_model().objects.all().delete()

@@ -221,7 +221,9 @@ class WebhookDelivery(models.Model):
 
     id = models.CharField(primary_key=True, max_length=60, default=new_webhook_id)
     type = models.CharField(max_length=40)
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="deliveries")
+    # Account events (``account.licence_changed``) have no invoice and version 0.
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="deliveries",
+                                null=True, blank=True)
     version = models.PositiveIntegerField()
     body = models.TextField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

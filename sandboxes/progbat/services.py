@@ -98,7 +98,9 @@ def account_grant_access(*, account, email, role):
 @transaction.atomic
 def account_assign_licence(*, account, plan):
     account.plan, account.licence_status, account.trial_ends_at = plan, LicenceStatus.LICENSED, None
-    return _validated_save(account)
+    _validated_save(account)
+    webhooks.account_delivery_enqueue(account=account)
+    return account
 
 
 @transaction.atomic
@@ -200,6 +202,19 @@ def invoice_update(*, invoice, **changes):
     if invoice.status == Invoice.Status.VALIDATED:
         webhooks.delivery_enqueue(invoice=invoice, event_type="invoice.updated")
     return invoice
+
+
+@transaction.atomic
+def invoice_resend(*, invoice):
+    """MEG asks for the entry again: a new version computed from today's settings, re-emitted
+    as ``invoice.updated`` exactly as an edit without changes would."""
+    invoice = _for_update(invoice)
+    if invoice.is_locked:
+        raise Refused("invoice_locked", INVOICE_LOCKED)
+    if invoice.status != Invoice.Status.VALIDATED:
+        raise Refused("invoice_not_validated",
+                      "Seule une facture validée peut être renvoyée à MEG.")
+    return invoice_update(invoice=invoice)
 
 
 @transaction.atomic

@@ -74,6 +74,26 @@ def delivery_enqueue(*, invoice, event_type):
     return delivery
 
 
+def licence_event(account):
+    """``account.licence_changed``: the licence state MEG shows follows without polling."""
+    return {
+        "type": "account.licence_changed",
+        "data": {"account_id": account.id, "plan": account.plan,
+                 "licence_status": account.licence_status,
+                 "trial_ends_at": iso_utc(account.trial_ends_at) if account.trial_ends_at
+                 else None},
+    }
+
+
+def account_delivery_enqueue(*, account):
+    """An account event, written in the caller's transaction like an invoice event."""
+    delivery = WebhookDelivery.objects.create(
+        type="account.licence_changed", invoice=None, version=0,
+        body=json.dumps(licence_event(account)), next_attempt_at=timezone.now())
+    transaction.on_commit(_wakeup.set)
+    return delivery
+
+
 def signed_headers(webhook_id, sent_at, body):
     """Standard Webhooks headers; the timestamp is the attempt's, the id the event's."""
     return {

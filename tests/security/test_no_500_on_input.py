@@ -10,7 +10,7 @@ import requests
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounting.models import ExportBatch, Journal
+from accounting.models import Entry, ExportBatch, Journal
 from companies.models import Module
 from companies.services import modules_save, user_module_access_set
 from firms.models import FirmMembership
@@ -62,7 +62,12 @@ def own_objects(company, accountant, dirigeant, monkeypatch):
     export = ExportBatch.objects.create(
         firm=company.firm, company=company, format="fec", journal_codes=["VT"],
         created_by=accountant, date_from="2026-01-01", date_to="2026-12-31", status="done")
+    entry = Entry.objects.create(firm=company.firm, company=company, journal=journal,
+                                 fiscal_year=2026, date="2026-06-10", piece_ref="FAC001",
+                                 label="FAC001 X", source_ref="inv_sweep", source_version=1,
+                                 validated_at="2026-06-10T09:30:00Z")
     return {"company_id": company.pk, "invoice_id": invoice.pk, "export_id": export.pk,
+            "entry_id": entry.pk,
             "journal_id": journal.pk, "end": "2026-12-31", "user_id": dirigeant.pk,
             "token": "not-a-real-invitation-token",
             "supplier_id": invoice.supplier_id,

@@ -18,5 +18,6 @@ urlpatterns = [
     re_path(ACCOUNT + r"/invoices/?$", views.AccountInvoices.as_view()),
     re_path(INVOICE + r"/?$", views.InvoiceDetail.as_view()),
     re_path(INVOICE + r"/validate/?$", views.InvoiceValidate.as_view()),
+    re_path(INVOICE + r"/resend/?$", views.InvoiceResend.as_view()),
     re_path(INVOICE + r"/lock/?$", views.InvoiceLock.as_view()),
 ]

@@ -102,6 +102,13 @@ class InvoiceValidate(APIView):
         return Response(shapes.invoice_data(invoice))
 
 
+class InvoiceResend(APIView):
+    def post(self, request, invoice_id):
+        invoice = services.invoice_resend(invoice=selectors.get_invoice(invoice_id))
+        return Response({"id": invoice.id, "version": invoice.version, "status": "queued"},
+                        status=202)
+
+
 class InvoiceLock(APIView):
     def post(self, request, invoice_id):
         export_id = shapes.validated(shapes.LockRequest, request.data)["export_id"]

@@ -22,7 +22,7 @@ def play(database):
         check_accounts(api, url)
         sso_browser = check_sso(api, url)
         invoice_ids = check_invoices(base, api, url, receiver, sso_browser)
-        check_backoffice(base, browser, api, url)
+        check_backoffice(base, browser, api, url, receiver)
         check_controls(base, api, url, client, token, invoice_ids)
     with sandbox(database, control=False) as base:
         check(requests.get(f"{base}/_sandbox/state", timeout=30).status_code == 404,

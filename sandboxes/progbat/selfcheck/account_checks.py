@@ -1,12 +1,14 @@
 """Accounts as MEG's linking flows use them: search, creation, link, accesses, SSO, licences."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import requests
+from standardwebhooks import Webhook
 
 from sandboxes.common.selfcheck import Session, check
 
-from .harness import PASSWORD
+from .harness import PASSWORD, WEBHOOK_SECRET, wait_until
 
 
 def check_accounts(api, url):
@@ -105,7 +107,7 @@ def check_sso(api, url):
     return browser
 
 
-def check_backoffice(base, browser, api, url):
+def check_backoffice(base, browser, api, url, receiver):
     """A distributeur assigns the licence of an account created without one."""
     free = api.post(f"{url}/accounts", json={
         "siret": "90000012700017", "name": "Roux Carrelage",
@@ -119,6 +121,12 @@ def check_backoffice(base, browser, api, url):
     account = api.get(f"{url}/accounts/{free}").json()
     check(assigned.status_code == 200 and account["licence_status"] == "licensed"
           and account["plan"] == "start_plus", "the back-office assigns a start_plus licence")
+    events = wait_until(lambda: receiver.for_account("account.licence_changed", free))
+    body = json.loads(events[-1][1]) if events else {}
+    check(body.get("data") == {"account_id": free, "plan": "start_plus",
+                               "licence_status": "licensed", "trial_ends_at": None}
+          and Webhook(WEBHOOK_SECRET).verify(events[-1][1], events[-1][0]),
+          "assigning a licence sends a signed account.licence_changed webhook", body)
     voisin = Session()
     voisin.get(f"{base}/login")
     voisin.post(f"{base}/login", data={

@@ -55,9 +55,17 @@ class WebhookReceiver:
 
     def for_invoice(self, invoice_id, version):
         with self.lock:
+            invoices = [(headers, body, json.loads(body)["data"].get("invoice"))
+                        for headers, body in self.received]
+            return [(headers, body) for headers, body, invoice in invoices
+                    if invoice and invoice["id"] == invoice_id
+                    and invoice["version"] == version]
+
+    def for_account(self, event_type, account_id):
+        with self.lock:
             return [(headers, body) for headers, body in self.received
-                    if json.loads(body)["data"]["invoice"]["id"] == invoice_id
-                    and json.loads(body)["data"]["invoice"]["version"] == version]
+                    if json.loads(body)["type"] == event_type
+                    and json.loads(body)["data"]["account_id"] == account_id]
 
 
 def sandbox(database, *, control=True, webhook_url="http://127.0.0.1:9/"):

@@ -71,6 +71,13 @@ def check_invoices(base, api, url, receiver, browser):
           and "Reçu par MEG" in account_page.text,
           "the account page lists the invoices and what MEG answered")
 
+    resent = api.post(f"{url}/invoices/{invoice_id}/resend")
+    check(resent.status_code == 202 and resent.json()["version"] == 3,
+          "resend answers 202 and makes version 3", resent.text)
+    again = wait_until(lambda: receiver.for_invoice(invoice_id, 3))
+    check(again and json.loads(again[0][1])["type"] == "invoice.updated",
+          "resend re-emits invoice.updated with the entry of the current settings")
+
     lock = api.post(f"{url}/invoices/{invoice_id}/lock", json={"export_id": "exp_1"})
     relock = api.post(f"{url}/invoices/{invoice_id}/lock", json={"export_id": "exp_1"})
     check(lock.json() == relock.json() == {"id": invoice_id, "locked": True,
@@ -78,6 +85,10 @@ def check_invoices(base, api, url, receiver, browser):
     edit = api.patch(f"{url}/invoices/{invoice_id}", json={"number": "FAC001-B"})
     check(edit.status_code == 409 and edit.json()["error"] == "invoice_locked",
           "editing a locked invoice answers 409 invoice_locked")
+
+    resent = api.post(f"{url}/invoices/{invoice_id}/resend")
+    check(resent.status_code == 409 and resent.json()["error"] == "invoice_locked",
+          "resending a locked invoice answers 409 invoice_locked")
 
     edit_page = f"{base}/accounts/acc_demo_dupont/invoices/{invoice_id}/edit/"
     check('data-testid="invoice-locked"' in browser.get(edit_page).text,
