@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import exports, ingestion, integrity, reminders
+from .services import batch_exports, exports, ingestion, integrity, reminders
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -47,3 +47,9 @@ def events_refused_notify():
 def closing_reminders():
     """Daily: fiscal years left open three months after their closing date."""
     reminders.closing_reminders()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def batch_export_run(batch_id):
+    """Month-end batch export: each company's export, then the ZIP."""
+    batch_exports.batch_export_run(batch_id)
