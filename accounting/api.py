@@ -3,7 +3,7 @@
 import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -273,13 +273,14 @@ class ExportFileView(CompanyAPIMixin, APIView):
 
 
 class FirmAPIMixin(ScopedAPIMixin):
-    """Firm users only (403 otherwise): ``self.firm`` is their firm."""
+    """Firm users only (403 otherwise; 404 on an object's URL, which reveals nothing of it):
+    ``self.firm`` is their firm."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         membership = firm_membership_for(request.user)
         if membership is None:
-            raise PermissionDenied
+            raise Http404 if kwargs else PermissionDenied
         self.firm = membership.firm
 
 

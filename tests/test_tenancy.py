@@ -13,7 +13,7 @@ from django_scopes import scope
 from django_scopes.exceptions import ScopeError
 from django_scopes.state import state as scope_state
 
-from accounting.models import ExportBatch, Journal
+from accounting.models import BatchExport, ExportBatch, Journal
 from companies.invitations import invitation_send, token_hash
 from companies.models import Company, CompanyMembership, Invitation, ModuleActivation
 from firms.models import FirmMembership
@@ -69,6 +69,9 @@ def foreign_objects(other_company):
         "invoice_id": invoice.pk,
         "supplier_id": supplier.pk,
         "export_id": export.pk,
+        "batch_id": BatchExport.objects.create(
+            firm=other_company.firm, created_by=export.created_by, selection="Toutes",
+            format="fec", date_from="2026-11-01", date_to="2026-11-30", status="done").pk,
         "journal_id": Journal.objects.create(firm=other_company.firm, company=other_company,
                                              code="VT", label="Ventes",
                                              source="progbat").pk,
