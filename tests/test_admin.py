@@ -62,7 +62,8 @@ SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLI
 # Admins that forbid adding on purpose (rows written by MEG or by the OAuth flows only): their
 # add page must answer 403. Keyed by model name alone: the audit trail is moving to its own app.
 ADD_FORBIDDEN = {
-    "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "batchexport", "inboxevent",
+    "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "batchexport",
+    "inboxevent",
     "fiscalyear", "chainseal", "outboxattempt", "integritycheck", "libeopaymentpoll",
     "auditevent",
     "apitoken", "invitation",  # a token or an invitation link is shown once, where it is made
