@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.response import Response
@@ -306,6 +306,8 @@ class BatchExportSerializer(serializers.ModelSerializer):
                 for item in batch_skipped(batch)]
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "enum": ["all"]},
+                             {"type": "array", "items": {"type": "integer"}}]})
 class CompaniesField(serializers.Field):
     """``"all"`` or a list of company ids."""
 
