@@ -109,10 +109,8 @@ def batch_export_run(batch_id):
             batch.status = BatchExport.Status.RUNNING
             batch.save(update_fields=["status"])
         try:
-            for index, item in enumerate(batch.results):
-                if item["status"] == "pending":
-                    batch.results[index] = _company_export(batch, index)
-                    BatchExport.objects.filter(pk=batch_id).update(results=batch.results)
+            for index in range(len(batch.results)):
+                _company_export(batch, index)
             _write_zip(batch)
         except Exception as error:
             logger.exception("batch export %s failed", batch_id)
@@ -130,37 +128,61 @@ def batch_export_run(batch_id):
         return batch
 
 
+@transaction.atomic
+def _item_save(batch, index, item):
+    """Record one company's result under the batch's lock (a second run may be writing too)."""
+    locked = BatchExport.objects.select_for_update().get(pk=batch.pk)
+    locked.results[index] = item
+    BatchExport.objects.filter(pk=batch.pk).update(results=locked.results)
+    batch.results = locked.results
+    return item
+
+
 def _company_export(batch, index):
-    """One company's import export, through the export service; its result item."""
-    item = dict(batch.results[index])
+    """One company's import export, through the export service: its result recorded."""
+    with transaction.atomic():
+        # Under the batch's lock: two runs never both ask the service for the same company.
+        locked = BatchExport.objects.select_for_update().get(pk=batch.pk)
+        item = dict(locked.results[index])
+        if item["status"] != "pending":
+            batch.results = locked.results
+            return item
+        if item["export_id"] is None:
+            item = _company_request(batch, item)
+            # Recorded at once: a second run carries on with this export, never asks again.
+            _item_save(batch, index, item)
+            if item["status"] != "pending":
+                return item
+    export = _export_finished(item["export_id"])
+    if export.status != ExportBatch.Status.DONE:
+        item = {**item, "status": "failed", "reason_kind": FAILURE,
+                "reason": export.error or _("L'export n'a pas abouti.")}
+    else:
+        item = {**item, "status": "done", "file_name": export.file_name}
+    return _item_save(batch, index, item)
+
+
+def _company_request(batch, item):
+    """Ask the export service for the company's export: the item with its export id, or
+    skipped with the service's reason."""
     company = Company.objects.filter(pk=item["company_id"], firm_id=batch.firm_id).first()
     if company is None:
         return {**item, "status": "skipped", "reason_kind": FAILURE,
                 "reason": _("Entreprise supprimée depuis la demande.")}
-    if item["export_id"] is None:
-        codes = list(Journal.objects.filter(company=company).values_list("code", flat=True))
-        if not codes:
-            return {**item, "status": "skipped", "reason_kind": NO_JOURNAL,
-                    "reason": _("Aucun journal pour cette entreprise.")}
-        try:
-            export = exports.export_request(
-                company=company, actor=batch.created_by, format=batch.format,
-                journal_codes=codes, date_from=batch.date_from, date_to=batch.date_to)
-        except ValidationError as error:
-            fields = getattr(error, "error_dict", {})
-            kind = (CLOSING if "date_to" in fields else NO_JOURNAL if "journals" in fields
-                    else NOTHING)
-            return {**item, "status": "skipped", "reason_kind": kind,
-                    "reason": " ".join(error.messages)}
-        # Recorded at once: a second run carries on with this export, never asks again.
-        item["export_id"] = export.pk
-        batch.results[index] = item
-        BatchExport.objects.filter(pk=batch.pk).update(results=batch.results)
-    export = _export_finished(item["export_id"])
-    if export.status != ExportBatch.Status.DONE:
-        return {**item, "status": "failed", "reason_kind": FAILURE,
-                "reason": export.error or _("L'export n'a pas abouti.")}
-    return {**item, "status": "done", "file_name": export.file_name}
+    codes = list(Journal.objects.filter(company=company).values_list("code", flat=True))
+    if not codes:
+        return {**item, "status": "skipped", "reason_kind": NO_JOURNAL,
+                "reason": _("Aucun journal pour cette entreprise.")}
+    try:
+        export = exports.export_request(
+            company=company, actor=batch.created_by, format=batch.format,
+            journal_codes=codes, date_from=batch.date_from, date_to=batch.date_to)
+    except ValidationError as error:
+        fields = getattr(error, "error_dict", {})
+        kind = CLOSING if "date_to" in fields else NO_JOURNAL if "journals" in fields else NOTHING
+        return {**item, "status": "skipped", "reason_kind": kind,
+                "reason": " ".join(error.messages)}
+    return {**item, "export_id": export.pk}
 
 
 def _export_finished(export_id):
@@ -187,8 +209,15 @@ def _write_zip(batch):
         with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for item in done:
                 export = ExportBatch.objects.get(pk=item["export_id"])
-                with exports.export_file_open(export) as source, archive.open(
-                        f"{item['siren']}/{export.file_name}", "w") as target:
+                try:
+                    source = exports.export_file_open(export)
+                except exports.ExportFileAltered as error:  # that company fails, not the batch
+                    _item_save(batch, batch.results.index(item), {
+                        **item, "status": "failed", "reason_kind": FAILURE,
+                        "reason": str(error)})
+                    continue
+                with source, archive.open(f"{item['siren']}/{export.file_name}",
+                                          "w") as target:
                     for chunk in iter(lambda s=source: s.read(1 << 20), b""):
                         target.write(chunk)
         spool.seek(0)

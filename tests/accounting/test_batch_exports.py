@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from accounting.models import BatchExport, ExportBatch
+from accounting.services import exports
 from accounting.services.batch_exports import batch_export_run
 from tests import factories
 from tests.conftest import client_for
@@ -92,6 +93,7 @@ def test_batch_export_of_three_companies_with_one_skipped(
     # The page, reopened later, shows the batch with each company and the reason.
     html = client_for(accountant).get("/cabinet/exports-mensuels/").content.decode()
     assert 'data-testid="batch-export"' in html
+    assert 'href="/cabinet/exports-mensuels/"' in html  # in the firm menu
     assert html.count('data-testid="batch-export-company"') == 3
     assert "Aucune écriture à exporter sur cette période" in html
     assert f"/cabinet/exports-mensuels/{batch_id}/fichier/" in html
@@ -196,3 +198,19 @@ def test_another_firms_companies_and_batches_stay_out_of_reach(
     own = Client(HTTP_AUTHORIZATION=f"Token {token}")
     assert own.post("/api/v1/exports/batch/", {**NOVEMBER, "format": "fec"},
                     content_type="application/json").status_code == 403
+
+
+def test_no_journal_and_an_altered_file_are_said_per_company(
+        firm, three_companies, api, django_capture_on_commit_callbacks, monkeypatch):
+    bare = factories.CompanyFactory(firm=firm, name="Entreprise D")
+    def altered(batch):
+        raise exports.ExportFileAltered("Le fichier a été modifié.")
+
+    monkeypatch.setattr(exports, "export_file_open", altered)
+    response = request_batch(api, django_capture_on_commit_callbacks,
+                             companies=[three_companies["A"].pk, bare.pk])
+    detail = api.get(f"/api/v1/exports/batch/{response.json()['id']}/").json()
+    assert detail["status"] == "done"
+    reasons = {item["name"]: (item["reason_kind"], item["reason"]) for item in detail["skipped"]}
+    assert reasons == {"Alpha Maçonnerie": ("failure", "Le fichier a été modifié."),
+                       "Entreprise D": ("no_journal", "Aucun journal pour cette entreprise.")}
