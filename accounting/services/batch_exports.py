@@ -5,6 +5,7 @@ its rules hold as they are: never across a closing date, nothing already exporte
 the service refuses is recorded as skipped with its own (French) reason.
 """
 
+import datetime
 import logging
 import tempfile
 import time
@@ -26,7 +27,11 @@ from ..models import BatchExport, ExportBatch, Journal
 from . import exports
 
 logger = logging.getLogger(__name__)
-WAIT_SECONDS = 600  # a company's export running in another worker is waited for, this long
+WAIT_SECONDS = 60  # a company's export running in another worker is waited for, this long
+# A run stops taking new companies after this long and the task queues its continuation:
+# 500 companies never have to fit in one task's time limit.
+BUDGET_SECONDS = 150
+STUCK_AFTER = datetime.timedelta(hours=1)  # an export still running then is taken as failed
 
 # Why a company was skipped (``reason_kind`` of its result).
 NOTHING, CLOSING, NO_JOURNAL, FAILURE = "nothing", "closing", "no_journal", "failure"
@@ -86,6 +91,15 @@ def batch_export_request(*, firm, actor, format, date_from, date_to, companies="
     return batch
 
 
+def batch_exports_left_pending(older_than_seconds=60):
+    """Batches whose task was never queued (broker down at request), or lost."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+    with scopes_disabled():
+        return list(BatchExport.objects.filter(status=BatchExport.Status.PENDING,
+                                               created_at__lte=cutoff)
+                    .values_list("pk", flat=True))
+
+
 def batch_progress(batch):
     """Percentage of companies handled (done, skipped or failed)."""
     if not batch.results:
@@ -98,9 +112,11 @@ def batch_skipped(batch):
     return [item for item in batch.results if item["status"] in ("skipped", "failed")]
 
 
-def batch_export_run(batch_id):
+def batch_export_run(batch_id, budget_seconds=BUDGET_SECONDS):
     """Export each company still pending, then write the ZIP; safe to run twice (what is done
-    is kept, a finished batch is left as it is)."""
+    is kept, a finished batch is left as it is). Returns the batch, still running when the
+    budget ran out before the last company (its task then queues a continuation)."""
+    deadline = time.monotonic() + budget_seconds
     with scopes_disabled():
         with transaction.atomic():
             batch = BatchExport.objects.select_for_update().get(pk=batch_id)
@@ -110,7 +126,10 @@ def batch_export_run(batch_id):
             batch.save(update_fields=["status"])
         try:
             for index in range(len(batch.results)):
-                _company_export(batch, index)
+                if time.monotonic() > deadline:
+                    return batch
+                if _company_export(batch, index)["status"] == "pending":
+                    return batch  # its export still runs elsewhere: the continuation waits
             _write_zip(batch)
         except Exception as error:
             logger.exception("batch export %s failed", batch_id)
@@ -154,7 +173,10 @@ def _company_export(batch, index):
             if item["status"] != "pending":
                 return item
     export = _export_finished(item["export_id"])
-    if export.status != ExportBatch.Status.DONE:
+    running = export.status not in (ExportBatch.Status.DONE, ExportBatch.Status.FAILED)
+    if running and export.created_at > timezone.now() - STUCK_AFTER:
+        return item
+    if running or export.status == ExportBatch.Status.FAILED:  # failed, or lost with its worker
         item = {**item, "status": "failed", "reason_kind": FAILURE,
                 "reason": export.error or _("L'export n'a pas abouti.")}
     else:

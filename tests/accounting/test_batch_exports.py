@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accounting.models import BatchExport, ExportBatch
 from accounting.services import exports
 from accounting.services.batch_exports import batch_export_run
+from accounting.tasks import batch_export_sweep
 from tests import factories
 from tests.conftest import client_for
 from users.models import ApiToken
@@ -214,3 +216,23 @@ def test_no_journal_and_an_altered_file_are_said_per_company(
     reasons = {item["name"]: (item["reason_kind"], item["reason"]) for item in detail["skipped"]}
     assert reasons == {"Alpha Maçonnerie": ("failure", "Le fichier a été modifié."),
                        "Entreprise D": ("no_journal", "Aucun journal pour cette entreprise.")}
+
+
+def test_a_batch_never_queued_is_swept_and_runs(three_companies, api):
+    response = api.post("/api/v1/exports/batch/", {**NOVEMBER, "format": "fec"},
+                        content_type="application/json")  # on-commit queueing never ran
+    BatchExport.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=5))
+    batch_export_sweep.delay()  # eager in tests
+    detail = api.get(f"/api/v1/exports/batch/{response.json()['id']}/").json()
+    assert detail["status"] == "done" and detail["progress"] == 100
+
+
+def test_a_run_out_of_time_leaves_the_rest_to_the_next_run(three_companies, api):
+    response = api.post("/api/v1/exports/batch/", {**NOVEMBER, "format": "fec"},
+                        content_type="application/json")
+    batch_id = response.json()["id"]
+    batch = batch_export_run(batch_id, budget_seconds=0)
+    assert batch.status == "running"
+    assert api.get(f"/api/v1/exports/batch/{batch_id}/").json()["progress"] == 0
+    batch = batch_export_run(batch_id)
+    assert batch.status == "done" and ExportBatch.objects.count() == 2
