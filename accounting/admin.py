@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import (
+    BatchExport,
     ChainSeal,
     ChartAccount,
     Entry,
@@ -138,3 +139,12 @@ class InboxEventAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event_type", "partner"]
     search_fields = ["webhook_id", "source_ref", "company__name"]
     list_select_related = ["company"]
+
+
+@admin.register(BatchExport)
+class BatchExportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "firm", "selection", "format", "date_from", "date_to",
+                    "status"]
+    list_filter = ["status", "format"]
+    search_fields = ["selection", "firm__name"]
+    list_select_related = ["firm"]

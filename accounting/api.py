@@ -3,21 +3,29 @@
 import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from companies.selectors import can_manage_company, get_company_for, user_can_use_module
+from firms.models import Site
+from firms.selectors import firm_membership_for
 from meg.tenancy import ScopedAPIMixin
 
 from . import selectors
 from .formats import CSV_ENCODINGS
-from .models import Entry, EntryLine, ExportBatch, Journal
+from .models import BatchExport, Entry, EntryLine, ExportBatch, Journal
+from .services.batch_exports import (
+    batch_export_request,
+    batch_progress,
+    batch_skipped,
+    batch_zip_name,
+)
 from .services.exports import (
     ExportFileAltered,
     export_file_open,
@@ -262,3 +270,109 @@ class ExportFileView(CompanyAPIMixin, APIView):
             return Response({"error": "file_altered", "detail": str(error)},
                             status=status.HTTP_409_CONFLICT)
         return FileResponse(handle, as_attachment=True, filename=batch.file_name)
+
+
+class FirmAPIMixin(ScopedAPIMixin):
+    """Firm users only (403 otherwise; 404 on an object's URL, which reveals nothing of it):
+    ``self.firm`` is their firm."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        membership = firm_membership_for(request.user)
+        if membership is None:
+            raise Http404 if kwargs else PermissionDenied
+        self.firm = membership.firm
+
+
+class BatchExportSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    created_by = serializers.EmailField(source="created_by.email", read_only=True)
+    companies = serializers.ListField(source="results", child=serializers.DictField())
+    skipped = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BatchExport
+        fields = ["id", "selection", "site", "format", "date_from", "date_to", "status",
+                  "progress", "companies", "skipped", "created_by", "created_at",
+                  "finished_at", "error"]
+        read_only_fields = fields
+
+    def get_progress(self, batch) -> int:
+        return batch_progress(batch)
+
+    def get_skipped(self, batch) -> list[dict]:
+        return [{"company_id": item["company_id"], "name": item["name"],
+                 "reason_kind": item["reason_kind"], "reason": item["reason"]}
+                for item in batch_skipped(batch)]
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "enum": ["all"]},
+                             {"type": "array", "items": {"type": "integer"}}]})
+class CompaniesField(serializers.Field):
+    """``"all"`` or a list of company ids."""
+
+    def to_internal_value(self, data):
+        if data == "all":
+            return data
+        if isinstance(data, list) and data and all(
+                isinstance(pk, int) and not isinstance(pk, bool) for pk in data):
+            return data
+        raise serializers.ValidationError('« all » ou une liste d\'identifiants d\'entreprises.')
+
+    def to_representation(self, value):
+        return value
+
+
+class BatchExportRequestSerializer(serializers.Serializer):
+    companies = CompaniesField(default="all")
+    site = serializers.IntegerField(required=False, allow_null=True)
+    format = serializers.ChoiceField(choices=ExportBatch.Format.choices)
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+
+
+class BatchExportListView(FirmAPIMixin, generics.ListAPIView):
+    serializer_class = BatchExportSerializer
+
+    def get_queryset(self):
+        return BatchExport.objects.filter(firm=self.firm).select_related("created_by")
+
+    @extend_schema(request=BatchExportRequestSerializer, responses={202: BatchExportSerializer})
+    def post(self, request):
+        data = BatchExportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        site = None
+        if fields.get("site") is not None:
+            site = Site.objects.filter(firm=self.firm, pk=fields["site"]).first()
+            if site is None:
+                raise APIValidationError({"site": "Site inconnu."})
+        try:
+            batch = batch_export_request(firm=self.firm, actor=request.user,
+                                         format=fields["format"], companies=fields["companies"],
+                                         site=site, date_from=fields["date_from"],
+                                         date_to=fields["date_to"])
+        except ValidationError as error:
+            raise APIValidationError(error.message_dict if hasattr(error, "error_dict")
+                                     else {"detail": error.messages}) from None
+        return Response(BatchExportSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+class BatchExportDetailView(FirmAPIMixin, generics.RetrieveAPIView):
+    serializer_class = BatchExportSerializer
+    lookup_url_kwarg = "batch_id"
+
+    def get_queryset(self):
+        return BatchExport.objects.filter(firm=self.firm).select_related("created_by")
+
+
+class BatchExportFileView(FirmAPIMixin, APIView):
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request, batch_id):
+        batch = get_object_or_404(BatchExport, firm=self.firm, pk=batch_id)
+        if batch.status != BatchExport.Status.DONE or not batch.zip_file:
+            return Response({"error": "not_ready", "status": batch.status,
+                             "progress": batch_progress(batch), "detail": batch.error},
+                            status=status.HTTP_409_CONFLICT)
+        return FileResponse(batch.zip_file.open("rb"), as_attachment=True,
+                            filename=batch_zip_name(batch), content_type="application/zip")

@@ -465,3 +465,48 @@ class InboxEvent(models.Model):
 
     def __str__(self):
         return f"{self.partner} {self.event_type} {self.source_ref} v{self.source_version}"
+
+
+class BatchExport(models.Model):
+    """A month-end export of many companies at once: one import export per company (made by
+    the export service, each with its own ``ExportBatch``), then one ZIP of all their files."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        RUNNING = "running", _("En cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("demandé par"))
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    selection = models.CharField(_("sélection"), max_length=200, blank=True,
+                                 help_text=_("Toutes, un site ou une sélection d'entreprises."))
+    site = models.ForeignKey("firms.Site", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+", verbose_name=_("site"))
+    format = models.CharField(_("format"), max_length=10, choices=ExportBatch.Format.choices)
+    date_from = models.DateField(_("du"))
+    date_to = models.DateField(_("au"))
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices,
+                              default=Status.PENDING)
+    # One item per company, in order: {company_id, name, siren, status, reason, export_id,
+    # file_name}; status is pending, done, skipped or failed.
+    results = models.JSONField(_("résultats par entreprise"), default=list, blank=True)
+    zip_file = models.FileField(_("archive ZIP"), upload_to="batch-exports/%Y/%m/", blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    error = models.CharField(_("erreur"), max_length=300, blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("export mensuel groupé")
+        verbose_name_plural = _("exports mensuels groupés")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(date_to__gte=F("date_from")),
+                                   name="batch_export_period_coherent"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_format_display()} {self.date_from}–{self.date_to} ({self.selection})"

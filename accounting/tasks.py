@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import exports, ingestion, integrity, reminders
+from .services import batch_exports, exports, ingestion, integrity, reminders
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -47,3 +47,19 @@ def events_refused_notify():
 def closing_reminders():
     """Daily: fiscal years left open three months after their closing date."""
     reminders.closing_reminders()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def batch_export_run(batch_id):
+    """Month-end batch export: each company's export, then the ZIP (in several runs when the
+    companies do not fit in one task's time)."""
+    batch = batch_exports.batch_export_run(batch_id)
+    if batch.status == batch.Status.RUNNING:
+        batch_export_run.delay(batch_id)
+
+
+@shared_task(ignore_result=True)
+def batch_export_sweep():
+    """Periodic: batch exports whose task was never queued (broker down) are queued again."""
+    for batch_id in batch_exports.batch_exports_left_pending():
+        batch_export_run.delay(batch_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import batch_views, views
 
 app_name = "accounting"
 
@@ -15,6 +15,12 @@ urlpatterns = [
          views.JournalEditView.as_view(), name="journal_edit"),
     path("entreprise/<int:company_id>/export-ecritures/exercices/<str:end>/cloturer/",
          views.FiscalYearCloseView.as_view(), name="fiscal_year_close"),
+    path("cabinet/exports-mensuels/", batch_views.BatchExportsView.as_view(),
+         name="batch_exports"),
+    path("cabinet/exports-mensuels/<int:batch_id>/", batch_views.BatchExportStatusView.as_view(),
+         name="batch_export_status"),
+    path("cabinet/exports-mensuels/<int:batch_id>/fichier/",
+         batch_views.BatchExportFileView.as_view(), name="batch_export_file"),
     path("cabinet/evenements-partenaires/", views.PartnerEventsView.as_view(),
          name="partner_events"),
 ]

@@ -10,6 +10,11 @@ router.register("companies", CompanyViewSet, basename="company")
 company = "companies/<int:company_id>/"
 urlpatterns = [
     *router.urls,
+    path("exports/batch/", accounting_api.BatchExportListView.as_view(), name="batch-exports"),
+    path("exports/batch/<int:batch_id>/", accounting_api.BatchExportDetailView.as_view(),
+         name="batch-export"),
+    path("exports/batch/<int:batch_id>/file", accounting_api.BatchExportFileView.as_view(),
+         name="batch-export-file"),
     path(f"{company}journals/", accounting_api.JournalListView.as_view(), name="journals"),
     path(f"{company}journals/<int:journal_id>/", accounting_api.JournalDetailView.as_view(),
          name="journal"),

@@ -296,6 +296,7 @@ CELERY_BEAT_SCHEDULE = {
     "inbox-sweep": {"task": "accounting.tasks.inbox_sweep", "schedule": 30.0},
     "outbox-sweep": {"task": "partners.common.tasks.outbox_sweep", "schedule": 60.0},
     "export-sweep": {"task": "accounting.tasks.export_sweep", "schedule": 60.0},
+    "batch-export-sweep": {"task": "accounting.tasks.batch_export_sweep", "schedule": 60.0},
     # Cheap when nothing is due (one indexed query); each payment has its own next check.
     "libeo-payments-poll": {"task": "partners.libeo.tasks.libeo_payments_poll",
                             "schedule": 5.0, "options": {"expires": 5.0}},

@@ -28,7 +28,14 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
-from accounting.models import ChainSeal, FiscalYear, IntegrityCheck, LetteredLine, Lettering
+from accounting.models import (
+    BatchExport,
+    ChainSeal,
+    FiscalYear,
+    IntegrityCheck,
+    LetteredLine,
+    Lettering,
+)
 from companies.invitations import invitation_send
 from notifications.models import Notification, Preference
 from partners.common.models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
@@ -62,7 +69,8 @@ SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLI
 # Admins that forbid adding on purpose (rows written by MEG or by the OAuth flows only): their
 # add page must answer 403. Keyed by model name alone: the audit trail is moving to its own app.
 ADD_FORBIDDEN = {
-    "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "inboxevent",
+    "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "batchexport",
+    "inboxevent",
     "fiscalyear", "chainseal", "outboxattempt", "integritycheck", "libeopaymentpoll",
     "auditevent", "lettering", "letteredline",
     "apitoken", "invitation",  # a token or an invitation link is shown once, where it is made
@@ -143,6 +151,11 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
                               end=datetime.date(2025, 12, 31), state="closed", closed_at=now,
                               closed_by=accountant, fec_export=batch)
     ChainSeal.objects.create(company=company, last_position=0, head_hash="0" * 64)
+    BatchExport.objects.create(firm=firm, created_by=accountant, selection="Toutes",
+                               format="fec", date_from=datetime.date(2026, 11, 1),
+                               date_to=datetime.date(2026, 11, 30), status="done",
+                               results=[{"company_id": company.pk, "name": company.name,
+                                         "siren": company.siren, "status": "done"}])
     IntegrityCheck.objects.create(firm=firm, company=company, checked_at=now, intact=True)
     Notification.objects.create(user=accountant, kind="link_error", fact_key="admin-test",
                                 title="Liaison en erreur")

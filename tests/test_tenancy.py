@@ -13,7 +13,7 @@ from django_scopes import scope
 from django_scopes.exceptions import ScopeError
 from django_scopes.state import state as scope_state
 
-from accounting.models import Entry, ExportBatch, Journal
+from accounting.models import BatchExport, Entry, ExportBatch, Journal
 from companies.invitations import invitation_send, token_hash
 from companies.models import Company, CompanyMembership, Invitation, ModuleActivation
 from firms.models import FirmMembership
@@ -77,6 +77,9 @@ def foreign_objects(other_company):
         "supplier_id": supplier.pk,
         "export_id": export.pk,
         "journal_id": journal.pk,
+        "batch_id": BatchExport.objects.create(
+            firm=other_company.firm, created_by=export.created_by, selection="Toutes",
+            format="fec", date_from="2026-11-01", date_to="2026-11-30", status="done").pk,
         "end": "2026-12-31",
         "notification_id": Notification.objects.create(
             user=export.created_by, kind="link_error", fact_key="tenancy-test", title="x").pk,

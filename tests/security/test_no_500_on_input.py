@@ -10,7 +10,7 @@ import requests
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounting.models import Entry, ExportBatch, Journal
+from accounting.models import BatchExport, Entry, ExportBatch, Journal
 from companies.models import Module
 from companies.services import modules_save, user_module_access_set
 from firms.models import FirmMembership
@@ -74,6 +74,9 @@ def own_objects(company, accountant, dirigeant, monkeypatch):
             "notification_id": Notification.objects.create(
                 user=accountant, kind="link_error", fact_key="sweep", title="x").pk,
             "membership_id": FirmMembership.objects.get(user=accountant).pk,
+            "batch_id": BatchExport.objects.create(
+                firm=company.firm, created_by=accountant, selection="Toutes", format="fec",
+                date_from="2026-11-01", date_to="2026-11-30").pk,
             "module_code": "facturation", "format": "json"}
 
 
