@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import cpu, format_table
+from benchmarks import BROKER_URL, cpu, format_table
 from devtools import procs
 
 LINES = 1_000_000
@@ -36,7 +36,6 @@ QUICK_LINES = 100_000
 RATIO_TARGET = 2.0
 RSS_TARGET_MB = 150.0
 FISCAL_YEAR = 2025
-BROKER_URL = "redis://127.0.0.1:6379/14"
 # (c) enqueues one Celery message per exported invoice after commit; only the first ones are
 # really sent (and timed), the cost of the others is extrapolated: see ``child_export``.
 ENQUEUE_SAMPLE = 2_000

@@ -1,6 +1,7 @@
 """`python -m benchmarks.run [--only NAME] [--quick] [--verbose]`: the benchmarks of DESIGN §10.
 
-Every benchmark runs against its own PostgreSQL database, ``meg_bench``, on the server named by
+Every benchmark runs against its own PostgreSQL database, ``meg_bench`` (``MEG_BENCH_DATABASE``
+to name another, e.g. when several people bench on one server), on the server named by
 ``DATABASE_URL`` (default: the one ``make test`` uses). That database is dropped and recreated,
 then migrated, before each benchmark; the database named in ``DATABASE_URL`` is never opened.
 """
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from benchmarks import dashboard, fec, ingest, pay
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/meg"
-BENCH_DATABASE = "meg_bench"
+BENCH_DATABASE = os.environ.get("MEG_BENCH_DATABASE") or "meg_bench"
 POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 
 # name → function(*, quick, verbose) that builds its data, measures and prints its figures.
@@ -34,7 +35,7 @@ def with_database(url, name):
 
 
 def configure():
-    """Point Django at ``meg_bench`` and set it up. Returns the URL of the bench database."""
+    """Point Django at the bench database and set it up. Returns the URL of the bench database."""
     source = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if urlsplit(source).scheme not in POSTGRES_SCHEMES:
         sys.exit(f"benchmarks: DATABASE_URL must name a PostgreSQL server, not {source!r}")
@@ -54,7 +55,7 @@ def configure():
 
 
 def fresh_database(bench_url):
-    """Drop and recreate ``meg_bench``, then migrate it."""
+    """Drop and recreate the bench database, then migrate it."""
     import psycopg
     from django.core.management import call_command
     from django.db import connections
