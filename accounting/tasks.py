@@ -2,12 +2,13 @@
 
 from celery import shared_task
 
-from .services import exports, ingestion, integrity
+from .services import exports, inbox, ingestion, integrity
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def inbox_process():
     """Journalise waiting inbox events, batch after batch, until none is left."""
+    inbox.inbox_wake_reset()  # before reading the inbox: what arrives now wakes a new task
     while ingestion.inbox_process(limit=ingestion.BATCH_SIZE) == ingestion.BATCH_SIZE:
         pass
 

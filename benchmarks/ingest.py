@@ -339,7 +339,9 @@ def server_env():
     return procs.child_env(
         DJANGO_DEBUG="0", DJANGO_ALLOWED_HOSTS="127.0.0.1", CELERY_BROKER_URL=BROKER_URL,
         DATABASE_CONN_MAX_AGE="60", PROGBAT_WEBHOOK_SECRET=settings.PROGBAT_WEBHOOK_SECRET,
-        LOG_LEVEL="WARNING", REDIS_URL=None)
+        # Redis is the broker and the cache, as in production (docker-compose.yml): the
+        # journalising task's wake-up gate lives in the cache (accounting.services.inbox).
+        LOG_LEVEL="WARNING", REDIS_URL=BROKER_URL)
 
 
 def start_gunicorn(app, port, logs, **env):
