@@ -8,7 +8,7 @@ collapses, long labels are cut with "…", and empty labels fall back.
 """
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
@@ -80,7 +80,10 @@ class EntryDraft:
     third_party_code: str = ""  # fallback auxiliary account for a third-party line
 
     def as_json(self):
-        return asdict(self)
+        # Not dataclasses.asdict (it deep-copies, slowly): this runs for every webhook.
+        data = dict(self.__dict__)
+        data["lines"] = [dict(line.__dict__) for line in self.lines]
+        return data
 
     @classmethod
     def from_json(cls, data):

@@ -8,10 +8,10 @@ cleaned draft is stored with the raw payload, and the journalising task only rea
 import datetime
 import functools
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -25,10 +25,11 @@ from ..drafts import draft_clean
 from ..models import Entry, InboxEvent, Journal
 
 logger = logging.getLogger(__name__)
-# One journalising task per burst of webhooks: the first event of a burst sets this key (SET
-# NX EX) and queues the task; the task deletes it before it looks at the inbox, so that an
-# event stored after that queues the next one. The key's life only bounds how long a lost
-# task (broker down, worker killed) silences the wake-ups; the sweeper catches up anyway.
+# One journalising task per burst of webhooks: the first event of a burst sets this Redis key
+# (SET NX EX, in the REDIS_URL database) and queues the task; the task deletes it before it
+# looks at the inbox, so that an event stored after that queues the next one. The key's life
+# only bounds how long a lost task (broker down, worker killed) silences the wake-ups; the
+# sweeper catches up anyway.
 WAKE_KEY = "meg:accounting:inbox-wake"
 WAKE_SECONDS = 10
 
@@ -54,6 +55,11 @@ def storable(value):
     if isinstance(value, dict):
         return {storable(key): storable(item) for key, item in value.items()}
     return value
+
+
+# JSON text PostgreSQL's jsonb refuses: a NUL escape, an escaped UTF-16 surrogate (unpaired
+# ones are refused; paired ones are rare enough to take the slower path too).
+UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def inbox_seen(webhook_id):
@@ -89,13 +95,16 @@ def _insert_sql():
 
 
 def inbox_receive(*, company, webhook_id, event_type, draft, payload,
-                  not_before: datetime.datetime | None = None) -> Receipt:
+                  not_before: datetime.datetime | None = None,
+                  payload_text: str | None = None) -> Receipt:
     """Store a partner's entry draft for journalising, or say why not.
 
     Raises ``DraftRefused`` (nothing stored) when the draft cannot become an entry.
     ``not_before``: documents made final before it are kept as ignored (links are not
     retroactive). An update of an exported document is kept as rejected. ``company`` needs
-    only its ``pk`` and ``firm_id``. One round trip to the database (the webhook's hot path).
+    only its ``pk`` and ``firm_id``. ``payload_text``: the payload's JSON text as received,
+    stored as it is when the database can hold it (else ``payload`` is made storable). One
+    round trip to the database (the webhook's hot path).
     """
     draft = draft_clean(draft, known_account=_known_account)
     fields = {field.name: field for field in InboxEvent._meta.concrete_fields}
@@ -106,7 +115,9 @@ def inbox_receive(*, company, webhook_id, event_type, draft, payload,
         "firm": company.firm_id, "company": company.pk, "source": draft.source,
         "webhook_id": webhook_id, "event_type": event_type, "ref": draft.source_ref,
         "version": draft.source_version,
-        "payload": fields["payload"].get_db_prep_save(storable(payload), connection),
+        "payload": payload_text if payload_text is not None
+        and not UNSTORABLE_ESCAPE.search(payload_text)
+        else fields["payload"].get_db_prep_save(storable(payload), connection),
         "draft": fields["draft"].get_db_prep_save(draft.as_json(), connection),
         "ignored": bool(not_before is not None
                         and parse_datetime(draft.validated_at) < not_before),
@@ -129,12 +140,26 @@ def inbox_receive(*, company, webhook_id, event_type, draft, payload,
 
 
 def _wake_gate_shared():
-    """The gate works only where every process sees the same key (Redis, not a
-    per-process memory cache) and tasks go through a broker (not run in-process)."""
+    """The gate needs a Redis that every process sees, and tasks that go through a broker
+    (not run in-process)."""
+    return _gate_usable(settings.REDIS_URL, settings.CELERY_TASK_ALWAYS_EAGER)
+
+
+@functools.lru_cache(maxsize=4)
+def _gate_usable(redis_url, eager):
     from ..tasks import inbox_process
 
-    backend = settings.CACHES["default"]["BACKEND"]
-    return backend.endswith("RedisCache") and not inbox_process.app.conf.task_always_eager
+    return bool(redis_url) and not eager and not inbox_process.app.conf.task_always_eager
+
+
+@functools.cache
+def _wake_redis():
+    """A plain Redis client, kept by the process (redis-py reconnects after a fork): Django's
+    cache would build a client per call, and this runs for every webhook."""
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1,
+                                socket_timeout=1)
 
 
 def inbox_wake():
@@ -143,7 +168,7 @@ def inbox_wake():
 
     if _wake_gate_shared():
         try:
-            if not cache.add(WAKE_KEY, 1, WAKE_SECONDS):
+            if not _wake_redis().set(WAKE_KEY, 1, nx=True, ex=WAKE_SECONDS):
                 return  # a task is queued and has not started yet: it will see this event
         except Exception:  # the cache is down: queue anyway (that may fail and be logged)
             logger.warning("inbox wake-up gate unavailable; queueing the task anyway")
@@ -156,6 +181,6 @@ def inbox_wake_reset():
     if not _wake_gate_shared():
         return
     try:
-        cache.delete(WAKE_KEY)
+        _wake_redis().delete(WAKE_KEY)
     except Exception:
         logger.warning("inbox wake-up gate unavailable")
