@@ -5,15 +5,16 @@ accounting decides what happens to it (DESIGN §5.3). What it accepts, it journa
 cleaned draft is stored with the raw payload, and the journalising task only reads the draft.
 """
 
-import datetime
 import functools
 import logging
+import os
 import re
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -71,69 +72,102 @@ def _known_account(number):
     return nearest_pcg_label(number) is not None
 
 
+@dataclass(frozen=True)
+class CompanyLookup:
+    """Where an event belongs, as the partner knows it: SQL with ``%s`` parameters selecting
+    at most one row of ``company_id, firm_id, not_before`` (documents made final before
+    ``not_before`` are kept as ignored, links being not retroactive; NULL for none). The inbox
+    runs it inside its INSERT, so that an event costs one round trip to the database."""
+
+    sql: str
+    params: tuple = ()
+
+
+UNKNOWN_COMPANY = "unknown_company"
+
+
 @functools.cache
-def _insert_sql():
-    """One statement stores the event and decides at once, in the database: a webhook-id
-    already there stores nothing (the unique key decides: no row comes back), an update of
-    an exported document is kept as rejected."""
+def _insert_sql(lookup_sql):
+    """One statement finds the company and stores the event, deciding at once, in the
+    database: a webhook-id already there stores nothing (the unique key decides: no row
+    comes back), nor does an unknown company; an update of an exported document is kept as
+    rejected, a document made final before the link as ignored."""
     qn = connection.ops.quote_name
     columns = ("firm_id", "company_id", "partner", "webhook_id", "event_type", "source_ref",
                "source_version", "payload", "draft", "status", "reason", "received_at",
                "attempts")
-    exported = (f"EXISTS (SELECT 1 FROM {qn(Entry._meta.db_table)} e "  # noqa: S608
-                f"JOIN {qn(Journal._meta.db_table)} j ON j.id = e.journal_id "
-                "WHERE j.company_id = %(company)s AND j.source = %(source)s "
-                "AND e.source_ref = %(ref)s AND e.state = %(exported)s)")
-    return (f"INSERT INTO {qn(InboxEvent._meta.db_table)} ({', '.join(map(qn, columns))}) "  # noqa: S608
-            "VALUES (%(firm)s, %(company)s, %(source)s, %(webhook_id)s, %(event_type)s, "
-            "%(ref)s, %(version)s, %(payload)s, %(draft)s, "
-            f"CASE WHEN %(ignored)s THEN %(ignored_status)s WHEN {exported} "
-            "THEN %(rejected_status)s ELSE %(received_status)s END, "
-            f"CASE WHEN %(ignored)s THEN %(ignored_reason)s WHEN {exported} "
-            "THEN %(rejected_reason)s ELSE '' END, %(now)s, 0) "
-            "ON CONFLICT (webhook_id) DO NOTHING RETURNING status")
+    return (
+        f"INSERT INTO {qn(InboxEvent._meta.db_table)} ({', '.join(map(qn, columns))}) "  # noqa: S608
+        "SELECT d.firm_id, d.company_id, %s, %s, %s, %s, %s, %s, %s, d.status, "
+        "CASE d.status WHEN %s THEN %s WHEN %s THEN %s ELSE '' END, %s, 0 "
+        "FROM (SELECT s.company_id, s.firm_id, "
+        "CASE WHEN s.not_before > %s THEN %s "
+        f"WHEN EXISTS (SELECT 1 FROM {qn(Entry._meta.db_table)} e "
+        f"JOIN {qn(Journal._meta.db_table)} j ON j.id = e.journal_id "
+        "WHERE j.company_id = s.company_id AND j.source = %s AND e.source_ref = %s "
+        "AND e.state = %s) THEN %s ELSE %s END AS status "
+        f"FROM ({lookup_sql}) AS s) AS d "
+        "WHERE true ON CONFLICT (webhook_id) DO NOTHING RETURNING status")
+
+
+@functools.lru_cache(maxsize=8)
+def _reasons(language):
+    """(ignored, rejected, duplicate) reasons, translated once per language."""
+    return (_("Document validé avant l'activation de la liaison (non rétroactif)."),
+            _("Le document est déjà exporté en comptabilité : son écriture ne change plus."),
+            _("Événement déjà reçu : sans nouvel effet."))
+
+
+def _json_param(field_name, value, text=None):
+    """A JSON column's parameter: ``text`` as it is when given (on PostgreSQL a typed jsonb
+    literal, so that no Python object is dumped again), else ``value`` dumped."""
+    field = InboxEvent._meta.get_field(field_name)
+    if text is None:
+        return field.get_db_prep_save(value, connection)
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(None, dumps=lambda _value: text)
+    return text
 
 
 def inbox_receive(*, company, webhook_id, event_type, draft, payload,
-                  not_before: datetime.datetime | None = None,
                   payload_text: str | None = None) -> Receipt:
     """Store a partner's entry draft for journalising, or say why not.
 
-    Raises ``DraftRefused`` (nothing stored) when the draft cannot become an entry.
-    ``not_before``: documents made final before it are kept as ignored (links are not
-    retroactive). An update of an exported document is kept as rejected. ``company`` needs
-    only its ``pk`` and ``firm_id``. ``payload_text``: the payload's JSON text as received,
-    stored as it is when the database can hold it (else ``payload`` is made storable). One
-    round trip to the database (the webhook's hot path).
+    ``company``: a ``CompanyLookup``. Raises ``DraftRefused`` (nothing stored) when the
+    draft cannot become an entry. Receipts: ``queued``, ``duplicate`` (this webhook-id was
+    received before), ``unknown_company`` (the lookup found none), ``ignored`` (made final
+    before the lookup's ``not_before``), ``exported`` (an update of an exported document,
+    kept as rejected). ``payload_text``: the payload's JSON text as received, stored as it is
+    when the database can hold it (else ``payload`` is made storable). One round trip to the
+    database (the webhook's hot path).
     """
     draft = draft_clean(draft, known_account=_known_account)
-    fields = {field.name: field for field in InboxEvent._meta.concrete_fields}
-    ignored_reason = _("Document validé avant l'activation de la liaison (non rétroactif).")
-    rejected_reason = _("Le document est déjà exporté en comptabilité : son écriture ne "
-                        "change plus.")
-    params = {
-        "firm": company.firm_id, "company": company.pk, "source": draft.source,
-        "webhook_id": webhook_id, "event_type": event_type, "ref": draft.source_ref,
-        "version": draft.source_version,
-        "payload": payload_text if payload_text is not None
-        and not UNSTORABLE_ESCAPE.search(payload_text)
-        else fields["payload"].get_db_prep_save(storable(payload), connection),
-        "draft": fields["draft"].get_db_prep_save(draft.as_json(), connection),
-        "ignored": bool(not_before is not None
-                        and parse_datetime(draft.validated_at) < not_before),
-        "ignored_status": InboxEvent.Status.IGNORED.value, "ignored_reason": ignored_reason,
-        "rejected_status": InboxEvent.Status.REJECTED.value, "rejected_reason": rejected_reason,
-        "received_status": InboxEvent.Status.RECEIVED.value,
-        "exported": Entry.State.EXPORTED.value, "now": timezone.now()}
+    ignored_reason, rejected_reason, duplicate = _reasons(translation.get_language())
+    if payload_text is not None and UNSTORABLE_ESCAPE.search(payload_text):
+        payload_text = None
+    ops, status = connection.ops, InboxEvent.Status
+    params = [
+        draft.source, webhook_id, event_type, draft.source_ref, draft.source_version,
+        _json_param("payload", None if payload_text is not None else storable(payload),
+                    payload_text),
+        _json_param("draft", draft.as_json()),
+        status.IGNORED.value, ignored_reason, status.REJECTED.value, rejected_reason,
+        ops.adapt_datetimefield_value(timezone.now()),
+        ops.adapt_datetimefield_value(parse_datetime(draft.validated_at)),
+        status.IGNORED.value, draft.source, draft.source_ref, Entry.State.EXPORTED.value,
+        status.REJECTED.value, status.RECEIVED.value, *company.params]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), params)
+        cursor.execute(_insert_sql(company.sql), params)
         row = cursor.fetchone()
-    if row is None:  # this webhook-id was there already (or arrived concurrently)
-        return Receipt(DUPLICATE, detail=_("Événement déjà reçu : sans nouvel effet."))
-    status = row[0]
-    if status == InboxEvent.Status.IGNORED:
+    if row is None:  # nothing stored: a webhook-id seen before, or no such company
+        if inbox_seen(webhook_id):
+            return Receipt(DUPLICATE, detail=duplicate)
+        return Receipt(UNKNOWN_COMPANY)
+    if row[0] == status.IGNORED:
         return Receipt("ignored", "validated_before_link", ignored_reason)
-    if status == InboxEvent.Status.REJECTED:
+    if row[0] == status.REJECTED:
         return Receipt("exported", "entry_exported", rejected_reason)
     transaction.on_commit(inbox_wake)
     return Receipt("queued")
@@ -164,15 +198,60 @@ def _wake_redis():
 
 def inbox_wake():
     """Queue the journalising task, once per burst (see ``WAKE_KEY``); never raises."""
+    if _wake_gate_shared():
+        _WAKER.request()
+    else:
+        _wake_now(gate=False)
+
+
+def _wake_now(*, gate=True):
     from ..tasks import inbox_process
 
-    if _wake_gate_shared():
+    if gate:
         try:
             if not _wake_redis().set(WAKE_KEY, 1, nx=True, ex=WAKE_SECONDS):
-                return  # a task is queued and has not started yet: it will see this event
-        except Exception:  # the cache is down: queue anyway (that may fail and be logged)
+                return  # a task is queued and has not started yet: it will see the events
+        except Exception:  # Redis is down: queue anyway (that may fail too, and be logged)
             logger.warning("inbox wake-up gate unavailable; queueing the task anyway")
     enqueue(inbox_process)
+
+
+class _Waker:
+    """Asks the gate once for all the events this process stored meanwhile, from a thread of
+    its own: concurrent requests cost a flag each, not a Redis round trip each.
+
+    Each ask comes after the commit of every event it answers for (the flag is raised after
+    commit and lowered before asking), so the task that the gate says is queued and not yet
+    started will see them. Should the process end with the flag raised, the sweeper queues
+    the task within a minute: the events are stored already."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pid = None
+        self.pending = None
+
+    def request(self):
+        if self.pid != os.getpid():  # first use in this process (or a forked child)
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.pending = threading.Event()
+                    threading.Thread(target=self._run, args=(self.pending,),
+                                     name="meg-inbox-wake", daemon=True).start()
+                    self.pid = os.getpid()
+        self.pending.set()
+
+    @staticmethod
+    def _run(pending):
+        while True:
+            pending.wait()
+            pending.clear()
+            try:
+                _wake_now()
+            except Exception:  # never let the thread die: the next event asks again
+                logger.exception("inbox wake-up failed")
+
+
+_WAKER = _Waker()
 
 
 def inbox_wake_reset():

@@ -10,7 +10,6 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -19,7 +18,13 @@ from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from accounting.drafts import DraftRefused, EntryDraft, LineDraft, draft_problems
-from accounting.services.inbox import DUPLICATE, inbox_receive, inbox_seen
+from accounting.services.inbox import (
+    DUPLICATE,
+    UNKNOWN_COMPANY,
+    CompanyLookup,
+    inbox_receive,
+    inbox_seen,
+)
 from companies.models import Company
 
 from .models import ProgbatLink
@@ -30,13 +35,6 @@ SIREN = re.compile(r"^[0-9]{9}$")
 MAX_BODY_BYTES = 1_000_000
 MAX_WEBHOOK_ID = 100
 ENTRY_PATH = "data.invoice.entry"
-
-
-class CompanyRef(NamedTuple):
-    """What the inbox needs of the company (no model instance on the hot path)."""
-
-    pk: int
-    firm_id: int
 
 
 @dataclass
@@ -172,23 +170,29 @@ def _utf8(body):
         return None
 
 
-def _active_link(account_id, siren):
-    """(company, linked_at) of the active link for that account and SIREN, or None. Raw SQL:
-    one round trip and no query to compile on the webhook's hot path."""
+def _link_lookup(account_id, siren):
+    """The company of the active link for that account and SIREN, as SQL the inbox runs
+    inside its INSERT (one round trip per webhook; see ``CompanyLookup``)."""
     qn = connection.ops.quote_name
+    return CompanyLookup(
+        f"SELECT c.id AS company_id, c.firm_id AS firm_id, l.linked_at AS not_before "  # noqa: S608
+        f"FROM {qn(ProgbatLink._meta.db_table)} l "
+        f"JOIN {qn(Company._meta.db_table)} c ON c.id = l.company_id "
+        "WHERE l.progbat_account_id = %s AND l.status = %s AND c.siret LIKE %s "
+        "ORDER BY l.id LIMIT 1",
+        (account_id, ProgbatLink.Status.ACTIVE.value,
+         connection.ops.prep_for_like_query(siren) + "%"))
+
+
+def _link_exists(lookup):
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT c.id, c.firm_id, l.linked_at FROM {qn(ProgbatLink._meta.db_table)} l "  # noqa: S608
-            f"JOIN {qn(Company._meta.db_table)} c ON c.id = l.company_id "
-            "WHERE l.progbat_account_id = %s AND l.status = %s AND c.siret LIKE %s "
-            "ORDER BY l.id LIMIT 1",
-            [account_id, ProgbatLink.Status.ACTIVE.value,
-             connection.ops.prep_for_like_query(siren) + "%"])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    company_id, firm_id, linked_at = row
-    return CompanyRef(company_id, firm_id), linked_at
+        cursor.execute(lookup.sql, lookup.params)
+        return cursor.fetchone() is not None
+
+
+def _no_active_link():
+    return _error(404, "no_active_link",
+                  _("Aucune liaison ProGBat active pour ce compte et ce SIREN."))
 
 
 def receive(body: bytes, headers) -> Answer:
@@ -228,22 +232,22 @@ def _receive_event(body, webhook_id):
     if errors:
         return _malformed(errors)
     account_id, siren, draft = read
-    link = _active_link(account_id, siren)
-    if link is None:
-        return _error(404, "no_active_link",
-                      _("Aucune liaison ProGBat active pour ce compte et ce SIREN."))
-    company, linked_at = link
+    lookup = _link_lookup(account_id, siren)
     try:
-        receipt = inbox_receive(company=company, webhook_id=webhook_id,
+        receipt = inbox_receive(company=lookup, webhook_id=webhook_id,
                                 event_type=event["type"], draft=draft, payload=event,
-                                not_before=linked_at, payload_text=_utf8(body))
+                                payload_text=_utf8(body))
     except DraftRefused as refused:
+        if not _link_exists(lookup):  # without a link, that is what ProGBat must hear
+            return _no_active_link()
         if refused.malformed:
             return _malformed({_draft_path(k): v for k, v in refused.malformed.items()})
         return _error(422, "invalid_entry", _("Écriture invalide."),
                       {_draft_path(k): v for k, v in refused.invalid.items()})
     if receipt.outcome == DUPLICATE:
         answer = _duplicate()
+    elif receipt.outcome == UNKNOWN_COMPANY:
+        answer = _no_active_link()
     elif receipt.outcome == "ignored":
         answer = Answer(200, {"status": "ignored", "reason": receipt.reason,
                               "detail": receipt.detail})
