@@ -211,8 +211,12 @@ def _wake_now(*, gate=True):
         try:
             if not _wake_redis().set(WAKE_KEY, 1, nx=True, ex=WAKE_SECONDS):
                 return  # a task is queued and has not started yet: it will see the events
-        except Exception:  # Redis is down: queue anyway (that may fail too, and be logged)
-            logger.warning("inbox wake-up gate unavailable; queueing the task anyway")
+        except Exception:
+            # Redis is down, and so, most likely, is the broker (one server in production):
+            # publishing would only hang on it. The events are stored; the sweeper queues them.
+            logger.warning("%s not queued (wake-up gate unavailable); its sweeper will queue it",
+                           inbox_process.name)
+            return
     enqueue(inbox_process)
 
 
