@@ -258,6 +258,13 @@ class _Waker:
 _WAKER = _Waker()
 
 
+def inbox_wake_help():
+    """Called by a journalising task that found a full batch: queue one more task if none is
+    waiting (with a broker only: run in-process, the task simply goes on)."""
+    if _wake_gate_shared():
+        _wake_now()
+
+
 def inbox_wake_reset():
     """Called by the journalising task before it reads the inbox: events stored from now
     on queue a new task."""

@@ -66,3 +66,12 @@ def test_without_redis_the_sweeper_queues_the_task(queued, monkeypatch, caplog):
     inbox._wake_now()
     assert queued == []
     assert "inbox_process not queued" in caplog.text
+
+
+def test_a_task_with_a_backlog_asks_one_more_worker_to_help(queued, monkeypatch):
+    batches = iter([tasks.ingestion.BATCH_SIZE, tasks.ingestion.BATCH_SIZE])
+    monkeypatch.setattr(tasks.ingestion, "inbox_process", lambda limit: next(batches, 3))
+    tasks.inbox_process.run()
+    assert queued == ["accounting.tasks.inbox_process"]  # one helper, however long the backlog
+    tasks.inbox_process.run()  # …which finds no full batch: it asks nobody
+    assert len(queued) == 1
