@@ -223,7 +223,10 @@ def _adapt_entry(fields):
 
 
 def _insert_entries(company, journal, items):
-    """New draft entries, in multi-row INSERTs; returns ``{source_ref: id}``."""
+    """New draft entries; returns ``{source_ref: id}``. On PostgreSQL their ids are taken
+    from the sequence first, then the rows are sent by ``COPY`` (a multi-row INSERT of 500
+    entries costs ten times more, mostly in binding its parameters); elsewhere, multi-row
+    INSERTs."""
     if not items:
         return {}
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -235,8 +238,18 @@ def _insert_entries(company, journal, items):
                      piece_ref, label, event.source_ref, version, validated_at,
                      Entry.State.DRAFT.value, "", "", "", "", 1, now, now))
     table = connection.ops.quote_name(Entry._meta.db_table)
-    ids = {}
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                           "FROM generate_series(1, %s)", [Entry._meta.db_table, len(rows)])
+            ids = [entry_id for (entry_id,) in cursor.fetchall()]
+            with cursor.copy(f"COPY {table} (id, {', '.join(ENTRY_COLUMNS)}) "
+                             "FROM STDIN") as copy:
+                for entry_id, row in zip(ids, rows, strict=True):
+                    copy.write_row((entry_id, *row))
+            return {event.source_ref: entry_id
+                    for (event, _fields), entry_id in zip(items, ids, strict=True)}
+        ids = {}
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start:start + INSERT_CHUNK]
             values = ", ".join(["(" + ", ".join(["%s"] * len(ENTRY_COLUMNS)) + ")"] * len(chunk))
@@ -294,12 +307,17 @@ def _settle(outcomes):
     table = connection.ops.quote_name(InboxEvent._meta.db_table)
     rows = [(event_id, status, reason[:300], entry_id)
             for event_id, (status, reason, entry_id) in outcomes.items()]
-    values = ", ".join(["(CAST(%s AS bigint), %s, %s, CAST(%s AS bigint))"] * len(rows))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    if connection.vendor == "postgresql":  # four arrays rather than 2,000 parameters
+        settled = "unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])"
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        settled = "(VALUES " + ", ".join(
+            ["(CAST(%s AS bigint), %s, %s, CAST(%s AS bigint))"] * len(rows)) + ")"
+        params = [value for row in rows for value in row]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH settled (id, status, reason, entry_id) AS (VALUES {values}) "  # noqa: S608
+            f"WITH settled (id, status, reason, entry_id) AS (SELECT * FROM {settled}) "  # noqa: S608
             f"UPDATE {table} SET status = settled.status, reason = settled.reason, "
             "entry_id = settled.entry_id, processed_at = %s, attempts = attempts + 1 "
-            f"FROM settled WHERE {table}.id = settled.id",
-            [*(value for row in rows for value in row),
-             connection.ops.adapt_datetimefield_value(timezone.now())])
+            f"FROM settled WHERE {table}.id = settled.id", [*params, now])
