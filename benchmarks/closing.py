@@ -1,0 +1,5 @@
+"""placeholder"""
+
+
+def run(*, quick=False, verbose=False):
+    raise NotImplementedError
