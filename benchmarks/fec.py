@@ -12,8 +12,8 @@ every constraint of the models checked. Then two measurements, each in a fresh s
 
 (a) ``COPY (<the export's query>) TO STDOUT`` through psycopg 3 ``cursor.copy`` into
     /dev/null — the SQL is the one Django generates for (b): same columns, joins and order;
-(b) the export's query (``exports.export_lines(…).iterator(chunk_size=…)``, as in
-    ``accounting.services.exports``) streamed through ``accounting.formats.write_fec`` into
+(b) the export's query (``EntryLine … values_list(*LINE_COLUMNS).iterator(chunk_size=…)``, as
+    in ``accounting.services.exports``) streamed through ``accounting.formats.write_fec`` into
     a file.
 
 The whole export (numbers, file, chain, seal, ProGBat locks) is ``benchmarks.export``.
@@ -37,6 +37,7 @@ QUICK_LINES = 100_000
 RATIO_TARGET = 1.5
 RSS_TARGET_MB = 150.0
 FISCAL_YEAR = 2025
+ORDER = ("journal__code", "fiscal_year", "number")  # as in exports._export
 CHILD_TIMEOUT = 1_800
 
 
@@ -156,14 +157,17 @@ def rss_mb(field="VmRSS"):
 
 def export_query(data):
     """The queryset ``exports._export`` streams (same filters, columns and order)."""
-    from accounting.services.exports import export_lines, exportable_entries
+    from accounting.models import EntryLine
+    from accounting.services.exports import LINE_COLUMNS, exportable_entries
     from companies.models import Company
 
     company = Company.objects.get(pk=data["company"])
-    return export_lines(exportable_entries(
-        company=company, journal_codes=["VT"],
-        date_from=datetime.date.fromisoformat(data["date_from"]),
-        date_to=datetime.date.fromisoformat(data["date_to"])))
+    entries = exportable_entries(company=company, journal_codes=["VT"],
+                                 date_from=datetime.date.fromisoformat(data["date_from"]),
+                                 date_to=datetime.date.fromisoformat(data["date_to"]))
+    return (EntryLine.objects.filter(entry__in=entries)
+            .order_by(*(f"entry__{field}" for field in ORDER), "position")
+            .values_list(*LINE_COLUMNS))
 
 
 def child_copy(data, _output):

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -248,12 +248,12 @@ def _export(batch_id):
     # now, so that a closing date changed since they arrived never mixes two years' numbers.
     year = fiscal_year_of(company, batch.date_from)
     drafts.exclude(fiscal_year=year.end.year).update(fiscal_year=year.end.year)
-    numbers = numbers_reserve(drafts)
+    entries_number(drafts)
     now = timezone.now()
     position, previous = _chain_head(company)
     with tempfile.TemporaryFile() as links:
         written = _write_file(batch, company, entries, position, previous, links,
-                              numbers=numbers, valid_date=timezone.localdate(now))
+                              valid_date=timezone.localdate(now))
         _mark_exported(batch, now, written)
     # Streamed in the file's order: a receiver reads them as it goes.
     entries_exported(batch, (ExportedEntry(*row) for row in
@@ -273,52 +273,28 @@ def _export(batch_id):
     return batch
 
 
-def numbers_reserve(drafts):
-    """Reserve the definitive numbers of the drafts: per journal and fiscal year, the range
-    after the last number given (the sequence rows stay locked until the caller's transaction
-    commits, so two exports never hand out the same number). Returns ``{(journal code,
-    fiscal year): [first number - 1, count]}``; the file's writing gives each draft its
-    number, in the file's order (see ``_numbered``), and the final UPDATE stores it: the
-    drafts are written once, not once to number them and once to make them final."""
-    groups = (drafts.values_list("journal_id", "journal__code", "fiscal_year")
+def entries_number(entries):
+    """Give the entries their definitive numbers: per journal and fiscal year, following the
+    last number given, in date order, without gaps (the sequence rows stay locked until the
+    caller's transaction commits, so two exports never hand out the same number)."""
+    groups = (entries.filter(number__isnull=True).values_list("journal_id", "fiscal_year")
               .order_by("journal_id", "fiscal_year").annotate(count=Count("id")))
-    reserved = {}
-    for journal_id, code, fiscal_year, count in list(groups):
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    for journal_id, fiscal_year, count in list(groups):
         JournalSequence.objects.get_or_create(journal_id=journal_id, fiscal_year=fiscal_year)
         sequence = JournalSequence.objects.select_for_update().get(journal_id=journal_id,
                                                                     fiscal_year=fiscal_year)
-        reserved[(code, fiscal_year)] = [sequence.last_number, count]
+        ids_sql, ids_params = (entries.filter(journal_id=journal_id, fiscal_year=fiscal_year,
+                                              number__isnull=True)
+                               .values("id").query.sql_with_params())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET number = %s + ranked.rn FROM ("  # noqa: S608
+                f"SELECT id, row_number() OVER (ORDER BY date, piece_ref, id) AS rn "
+                f"FROM {table} WHERE id IN ({ids_sql})) AS ranked "
+                f"WHERE {table}.id = ranked.id", [sequence.last_number, *ids_params])
         sequence.last_number += count
         sequence.save(update_fields=["last_number"])
-    return reserved
-
-
-def export_lines(entries):
-    """The lines of ``entries`` in the file's order: per journal and fiscal year, the final
-    entries by number, then the drafts in date order (the order their numbers follow)."""
-    return (EntryLine.objects.filter(entry__in=entries)
-            .order_by("entry__journal__code", "entry__fiscal_year",
-                      F("entry__number").asc(nulls_last=True), "entry__date",
-                      "entry__piece_ref", "entry_id", "position")
-            .values_list(*LINE_COLUMNS))
-
-
-def _numbered(rows, numbers):
-    """The rows, each draft's lines with the draft's definitive number: the next one of its
-    journal and fiscal year (``numbers``, from ``numbers_reserve``, counts them down)."""
-    given = {key: first for key, (first, _count) in numbers.items()}
-    entry_id = number = None
-    for row in rows:
-        if row.number is None:
-            if row.entry_id != entry_id:
-                key = (row.journal_code, row.fiscal_year)
-                given[key] += 1
-                entry_id, number = row.entry_id, given[key]
-            row = row._replace(number=number)
-        yield row
-    for key, (first, count) in numbers.items():
-        if given[key] != first + count:  # a draft appeared or vanished meanwhile
-            raise RuntimeError(f"{key}: {given[key] - first} drafts numbered, {count} reserved")
 
 
 def _chain_head(company):
@@ -328,12 +304,13 @@ def _chain_head(company):
     return last if last else (0, GENESIS)
 
 
-def _write_file(batch, company, entries, position, previous, links, *, numbers, valid_date):
-    """Stream the file into the batch while numbering the drafts, hashing the file and
-    chaining each entry that becomes final (its link written to ``links``)."""
+def _write_file(batch, company, entries, position, previous, links, *, valid_date):
+    """Stream the file into the batch while hashing it and chaining each entry that becomes
+    final (its link written to ``links``)."""
     total_lines = EntryLine.objects.filter(entry__in=entries).count()
-    rows = _numbered(map(ExportLine._make,
-                         export_lines(entries).iterator(chunk_size=PROGRESS_EVERY)), numbers)
+    rows = map(ExportLine._make, EntryLine.objects.filter(entry__in=entries)
+               .order_by(*(f"entry__{name}" for name in ENTRY_ORDER), "position")
+               .values_list(*LINE_COLUMNS).iterator(chunk_size=PROGRESS_EVERY))
     digest = hashlib.sha256()
     written = _Written(position=position, head=previous, links=links)
     with tempfile.TemporaryFile() as raw:
@@ -369,29 +346,27 @@ def _write_file(batch, company, entries, position, previous, links, *, numbers, 
 
 
 def _mark_exported(batch, now, written):
-    """The entries chained while writing the file become final, in one set-based UPDATE (their
-    number, state and chain link): the links are copied into a temporary table, then joined
-    (one statement per entry would take minutes for a million lines)."""
+    """The entries chained while writing the file become final, in one set-based UPDATE: their
+    links are copied into a temporary table, then joined (one statement per entry would take
+    minutes for a million lines)."""
     if not written.chained:
         return
     table = connection.ops.quote_name(Entry._meta.db_table)
     written.links.seek(0)
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE meg_export_links (id bigint PRIMARY KEY, "
-                       "number bigint, position bigint, previous_hash text, chain_hash text, "
+                       "position bigint, previous_hash text, chain_hash text, "
                        "journal_code text, journal_label text)")
         if connection.vendor == "postgresql":
             with cursor.copy("COPY meg_export_links FROM STDIN") as copy:
                 while block := written.links.read(1 << 20):
                     copy.write(block)
         else:  # SQLite (embedded mode): the same rows, by executemany
-            cursor.executemany("INSERT INTO meg_export_links VALUES "
-                               "(%s, %s, %s, %s, %s, %s, %s)",
+            cursor.executemany("INSERT INTO meg_export_links VALUES (%s, %s, %s, %s, %s, %s)",
                                _links_rows(written.links))
         cursor.execute("ANALYZE meg_export_links")
         cursor.execute(
             f"UPDATE {table} SET state = %s, export_id = %s, exported_at = %s, "  # noqa: S608
-            "number = links.number, "
             "previous_hash = links.previous_hash, chain_hash = links.chain_hash, "
             "chain_position = links.position, journal_code = links.journal_code, "
             "journal_label = links.journal_label, chain_version = %s "
@@ -429,7 +404,7 @@ def _chain(company, lines, written):
     hash_ = chain_hash(written.head, text)
     written.position += 1
     written.links.write("\t".join([
-        str(first.entry_id), str(first.number), str(written.position), written.head, hash_,
+        str(first.entry_id), str(written.position), written.head, hash_,
         first.journal_code.translate(COPY_ESCAPES),
         first.journal_label.translate(COPY_ESCAPES)]).encode() + b"\n")
     written.head, written.chained = hash_, written.chained + 1
