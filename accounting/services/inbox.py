@@ -10,10 +10,11 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 # sweeper catches up anyway.
 WAKE_KEY = "meg:accounting:inbox-wake"
 WAKE_SECONDS = 10
+# A process asks the gate at most this often (its events of the meantime wait that long).
+WAKE_COALESCE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -118,13 +121,13 @@ def _reasons(language):
             _("Événement déjà reçu : sans nouvel effet."))
 
 
-def _json_param(field_name, value, text=None):
+def _json_param(db, field_name, value, text=None):
     """A JSON column's parameter: ``text`` as it is when given (on PostgreSQL a typed jsonb
     literal, so that no Python object is dumped again), else ``value`` dumped."""
     field = InboxEvent._meta.get_field(field_name)
     if text is None:
-        return field.get_db_prep_save(value, connection)
-    if connection.vendor == "postgresql":
+        return field.get_db_prep_save(value, db)
+    if db.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 
         return Jsonb(None, dumps=lambda _value: text)
@@ -147,18 +150,19 @@ def inbox_receive(*, company, webhook_id, event_type, draft, payload,
     ignored_reason, rejected_reason, duplicate = _reasons(translation.get_language())
     if payload_text is not None and UNSTORABLE_ESCAPE.search(payload_text):
         payload_text = None
-    ops, status = connection.ops, InboxEvent.Status
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of ``connection`` looks it up
+    ops, status = db.ops, InboxEvent.Status
     params = [
         draft.source, webhook_id, event_type, draft.source_ref, draft.source_version,
-        _json_param("payload", None if payload_text is not None else storable(payload),
+        _json_param(db, "payload", None if payload_text is not None else storable(payload),
                     payload_text),
-        _json_param("draft", draft.as_json()),
+        _json_param(db, "draft", draft.as_json()),
         status.IGNORED.value, ignored_reason, status.REJECTED.value, rejected_reason,
         ops.adapt_datetimefield_value(timezone.now()),
         ops.adapt_datetimefield_value(parse_datetime(draft.validated_at)),
         status.IGNORED.value, draft.source, draft.source_ref, Entry.State.EXPORTED.value,
         status.REJECTED.value, status.RECEIVED.value, *company.params]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(_insert_sql(company.sql), params)
         row = cursor.fetchone()
     if row is None:  # nothing stored: a webhook-id seen before, or no such company
@@ -173,17 +177,13 @@ def inbox_receive(*, company, webhook_id, event_type, draft, payload,
     return Receipt("queued")
 
 
+@functools.cache
 def _wake_gate_shared():
     """The gate needs a Redis that every process sees, and tasks that go through a broker
-    (not run in-process)."""
-    return _gate_usable(settings.REDIS_URL, settings.CELERY_TASK_ALWAYS_EAGER)
-
-
-@functools.lru_cache(maxsize=4)
-def _gate_usable(redis_url, eager):
+    (not run in-process): both are the process's settings, read once."""
     from ..tasks import inbox_process
 
-    return bool(redis_url) and not eager and not inbox_process.app.conf.task_always_eager
+    return bool(settings.REDIS_URL) and not inbox_process.app.conf.task_always_eager
 
 
 @functools.cache
@@ -242,7 +242,8 @@ class _Waker:
                     threading.Thread(target=self._run, args=(self.pending,),
                                      name="meg-inbox-wake", daemon=True).start()
                     self.pid = os.getpid()
-        self.pending.set()
+        if not self.pending.is_set():  # raised already: its ask is still to come
+            self.pending.set()
 
     @staticmethod
     def _run(pending):
@@ -253,6 +254,7 @@ class _Waker:
                 _wake_now()
             except Exception:  # never let the thread die: the next event asks again
                 logger.exception("inbox wake-up failed")
+            time.sleep(WAKE_COALESCE_SECONDS)  # what arrives meanwhile is asked for once
 
 
 _WAKER = _Waker()
