@@ -18,8 +18,8 @@ Phases, each against real processes started here (and always stopped, in ``final
 4. end to end — worker running while N webhooks for company B are sent: time until all of them
    are journalised.
 5. drain, two workers — company A's N events, copied as waiting events of companies C and D
-   (half each), drained by two Celery workers (two processes) from one queued task (as the
-   wake-up gate leaves it: the first worker asks the second for help).
+   (half each), drained by two Celery workers (two processes, both ready) from one task
+   queued then (as the wake-up gate leaves it: the first worker asks the second for help).
 
 After 3, 4 and 5 the journal is checked against what was sent: one entry per invoice (0 lost,
 0 duplicated), every entry a draft without a number yet (DESIGN §7.1: the definitive number
@@ -367,6 +367,27 @@ def start_worker(logs, name="bench-ingest"):
                                      log_path=logs / f"celery-{time.time_ns()}.log")
 
 
+def start_workers(logs, count):
+    """``count`` Celery workers (each its own process), spawned together; returned once all
+    are ready, so that a task queued then finds every one of them idle."""
+    env = server_env()
+    env["LOG_LEVEL"] = "INFO"
+    workers = []
+    try:
+        for number in range(1, count + 1):
+            args = shlex.split(CELERY_ARGS.replace("bench-ingest@", f"bench-ingest-{number}@"))
+            workers.append(procs.Child("celery-worker", [str(procs.BIN / "celery"), "-A", "meg",
+                                                         *args], env=env,
+                                       log_path=logs / f"celery-{number}-{time.time_ns()}.log"))
+        for worker in workers:
+            worker.wait_log(r" ready\.", interval=0.02)
+    except BaseException:
+        for worker in workers:
+            worker.stop()
+        raise
+    return workers
+
+
 def publish_inbox_task():
     """Queue one journalising task, as the wake-up gate (or the sweeper) does."""
     from celery import Celery
@@ -639,7 +660,7 @@ def run(*, quick=False, verbose=False):
         copied = backlog_copy(tenants["A"], pair)
         print(f"phase 5/5: drain with two workers — {copied:,} waiting events of companies C "
               f"and D (company A's, copied), one queued task …", flush=True)
-        workers = [start_worker(logs, name=f"bench-ingest-{n}") for n in (1, 2)]
+        workers = start_workers(logs, 2)
         two_groups = {f"Celery worker {n}": w.pid for n, w in enumerate(workers, start=1)}
         two_before = cpu.role_cpu(two_groups)
         two_started = time.perf_counter()
