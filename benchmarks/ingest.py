@@ -263,6 +263,13 @@ def cpu_times():
     return sum(values) - idle, sum(values)
 
 
+def machine_busy(before):
+    """Share of the machine's cores busy since ``before`` (a ``cpu_times()``)."""
+    busy_before, total_before = before
+    busy, total = cpu_times()
+    return (busy - busy_before) / max(total - total_before, 1)
+
+
 def send_all(label, port, requests, *, senders=SENDERS, quiet=False, groups=None):
     """Send every request once from ``senders`` threads (each its own keep-alive connection,
     taking the next request from a shared counter). A request whose reused connection turns
@@ -625,12 +632,14 @@ def run(*, quick=False, verbose=False):
               f"events ({backlog_tasks:,} queued tasks) …", flush=True)
         worker = start_worker(logs)
         recording = profile.start("worker-drain", worker.pid)
+        drain_busy = cpu_times()
         drain_before = cpu.role_cpu({"Celery worker": worker.pid})
         drained_at = wait_journalised(tenants["A"].company, accept.accepted,
                                       since=worker.ready_at, label="drain")
         profiles.append(recording.stop() if recording else "")
         drain_cpu = cpu.cpu_delta(drain_before, cpu.role_cpu({"Celery worker": worker.pid}),
                                   {"Celery worker": worker.pid})
+        drain_busy = machine_busy(drain_busy)
         drain_seconds = drained_at - worker.ready_at
         startup_seconds = worker.ready_at - worker.spawned_at
         worker.stop()
@@ -663,12 +672,14 @@ def run(*, quick=False, verbose=False):
         workers = start_workers(logs, 2)
         two_groups = {f"Celery worker {n}": w.pid for n, w in enumerate(workers, start=1)}
         two_before = cpu.role_cpu(two_groups)
+        two_busy = cpu_times()
         two_started = time.perf_counter()
         publish_inbox_task()
         two_done_at = wait_journalised([t.company for t in pair], copied, since=two_started,
                                        label="drain, two workers")
         two_cpu = cpu.cpu_delta(two_before, cpu.role_cpu(two_groups), two_groups)
-        two_tasks = [len(re.findall(r"inbox_process\[[-\w]+\] succeeded", w.log()))
+        two_busy = machine_busy(two_busy)
+        two_tasks = [len(re.findall(r"inbox_process\[[-\w]+\] received", w.log()))
                      for w in workers]
         for process in workers:
             process.stop()
@@ -723,7 +734,7 @@ def run(*, quick=False, verbose=False):
           f"{1000 * drain_cpu['Celery worker'] / accept.accepted:.2f} ms, PostgreSQL "
           f"{1000 * drain_cpu['PostgreSQL'] / accept.accepted:.2f} ms; other processes "
           f"{100 * drain_cpu['other'] / (cpu.CORES * drain_seconds):.0f} % of "
-          f"{cpu.CORES} cores")
+          f"{cpu.CORES} cores; machine busy {100 * drain_busy:.0f} %")
     two_seconds = two_done_at - two_started
     two_rate = copied / two_seconds
     print(f"drain, two workers: {copied:,} events of companies C and D journalised "
@@ -732,7 +743,8 @@ def run(*, quick=False, verbose=False):
           f"{' + '.join(map(str, two_tasks))}; CPU per invoice: workers "
           f"{1000 * sum(two_cpu[r] for r in two_groups) / copied:.2f} ms, PostgreSQL "
           f"{1000 * two_cpu['PostgreSQL'] / copied:.2f} ms; other processes "
-          f"{100 * two_cpu['other'] / (cpu.CORES * two_seconds):.0f} % of {cpu.CORES} cores")
+          f"{100 * two_cpu['other'] / (cpu.CORES * two_seconds):.0f} % of {cpu.CORES} cores; "
+          f"machine busy {100 * two_busy:.0f} %")
     print(f"end to end (worker running while sending): all {e2e.accepted:,} journalised "
           f"{e2e_seconds:.1f} s after the first send = {e2e.accepted / e2e_seconds:,.0f} "
           f"invoices/s; the last one {tail_seconds:.1f} s after the last acceptance; CPU per "
