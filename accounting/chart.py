@@ -23,6 +23,7 @@ def pcg_labels():
     return dict(PcgAccount.objects.values_list("number", "label"))
 
 
+@lru_cache(maxsize=4096)  # asked for each line of each webhook
 def nearest_pcg_label(number):
     labels = pcg_labels()
     for length in range(len(number), 0, -1):

@@ -11,7 +11,6 @@ import csv
 import datetime
 import io
 import unicodedata
-from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
@@ -172,9 +171,22 @@ def _amount(text):
 def fec_check(lines, *, period=None):
     """Check a FEC file (an iterable of its raw byte lines) as an administration would: one
     encoding (UTF-8), the 18 columns in order, mandatory fields, amounts, each entry and the
-    whole file balanced, dates inside ``period`` (start, end) when given."""
-    totals, entry_totals = [Decimal(0), Decimal(0)], defaultdict(lambda: [Decimal(0),
-                                                                         Decimal(0)])
+    whole file balanced, dates inside ``period`` (start, end) when given.
+
+    Streamed: only the entries whose lines seen so far do not balance are remembered (a FEC
+    lists an entry's lines together, so that is one at a time), and each distinct date is
+    parsed once; a million lines are checked in constant memory."""
+    totals = [Decimal(0), Decimal(0)]
+    unbalanced_so_far = {}  # entry → [debit, credit] of its lines read, while they differ
+    current, current_totals = None, None
+    required = [FEC_COLUMNS.index(name) for name in FEC_REQUIRED]
+    aux_num, aux_lib = FEC_COLUMNS.index("CompAuxNum"), FEC_COLUMNS.index("CompAuxLib")
+    lettering_code, lettering_date = FEC_COLUMNS.index("EcritureLet"), FEC_COLUMNS.index("DateLet")
+    date_columns = [(FEC_COLUMNS.index(name), name)
+                    for name in ("EcritureDate", "PieceDate", "ValidDate", "DateLet")]
+    journal, number = FEC_COLUMNS.index("JournalCode"), FEC_COLUMNS.index("EcritureNum")
+    debit_column, credit_column = FEC_COLUMNS.index("Debit"), FEC_COLUMNS.index("Credit")
+    days = {}
     count = 0
     for index, raw in enumerate(lines, start=1):
         try:
@@ -190,34 +202,45 @@ def fec_check(lines, *, period=None):
             if fields != FEC_COLUMNS:
                 raise FecInvalid(index, _("en-tête différent de l'article A47 A-1."))
             continue
-        row = dict(zip(FEC_COLUMNS, fields, strict=True))
-        for name in FEC_REQUIRED:
-            if not row[name].strip():
-                raise FecInvalid(index, _("%(field)s est vide.") % {"field": name})
-        if bool(row["CompAuxNum"]) != bool(row["CompAuxLib"]):
+        for column in required:
+            if not fields[column].strip():
+                raise FecInvalid(index, _("%(field)s est vide.")
+                                 % {"field": FEC_COLUMNS[column]})
+        if bool(fields[aux_num]) != bool(fields[aux_lib]):
             raise FecInvalid(index, _("CompAuxNum et CompAuxLib vont ensemble."))
-        if bool(row["EcritureLet"]) != bool(row["DateLet"]):
+        if bool(fields[lettering_code]) != bool(fields[lettering_date]):
             raise FecInvalid(index, _("EcritureLet et DateLet vont ensemble."))
-        for name in ("EcritureDate", "PieceDate", "ValidDate", "DateLet"):
-            if name == "DateLet" and not row[name]:
+        for column, name in date_columns:
+            if name == "DateLet" and not fields[column]:
                 continue
-            try:
-                day = datetime.datetime.strptime(row[name], "%Y%m%d").date()
-            except ValueError:
-                raise FecInvalid(index, _("%(field)s n'est pas une date AAAAMMJJ.")
-                                 % {"field": name}) from None
+            day = days.get(fields[column])
+            if day is None:
+                try:
+                    day = datetime.datetime.strptime(fields[column], "%Y%m%d").date()
+                except ValueError:
+                    raise FecInvalid(index, _("%(field)s n'est pas une date AAAAMMJJ.")
+                                     % {"field": name}) from None
+                if len(days) < 10_000:
+                    days[fields[column]] = day
             if name == "EcritureDate" and period and not period[0] <= day <= period[1]:
                 raise FecInvalid(index, _("date hors de l'exercice."))
-        debit, credit = _amount(row["Debit"]), _amount(row["Credit"])
+        debit, credit = _amount(fields[debit_column]), _amount(fields[credit_column])
         if debit is None or credit is None or debit < 0 or credit < 0:
             raise FecInvalid(index, _("montant illisible."))
-        key = (row["JournalCode"], row["EcritureNum"])
-        entry_totals[key][0] += debit
-        entry_totals[key][1] += credit
+        key = (fields[journal], fields[number])
+        if key != current:
+            if current_totals is not None and current_totals[0] != current_totals[1]:
+                unbalanced_so_far[current] = current_totals
+            current = key
+            current_totals = unbalanced_so_far.pop(key, None) or [Decimal(0), Decimal(0)]
+        current_totals[0] += debit
+        current_totals[1] += credit
         totals[0] += debit
         totals[1] += credit
         count += 1
-    unbalanced = next((key for key, (d, c) in entry_totals.items() if d != c), None)
+    if current_totals is not None and current_totals[0] != current_totals[1]:
+        unbalanced_so_far[current] = current_totals
+    unbalanced = next(iter(unbalanced_so_far), None)
     if unbalanced:
         raise FecInvalid(count + 1, _("l'écriture %(n)s n'est pas équilibrée.")
                          % {"n": unbalanced[1]})

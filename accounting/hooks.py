@@ -18,7 +18,9 @@ _entries_exported = []
 
 
 def on_entries_exported(receiver):
-    """``receiver(batch, entries)``: ``entries`` is a list of ``ExportedEntry``."""
+    """``receiver(batch, entries)``: ``entries`` is an iterable of ``ExportedEntry``, in the
+    file's order, read from the database as it is consumed (an export may hold hundreds of
+    thousands: a receiver goes through it once, in chunks, and keeps no list of them)."""
     if receiver not in _entries_exported:
         _entries_exported.append(receiver)
     return receiver

@@ -461,7 +461,13 @@ class InboxEvent(models.Model):
         verbose_name = _("événement reçu")
         verbose_name_plural = _("événements reçus")
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            # The journalising task claims the waiting events in id order: this index holds
+            # only them, so that a claim never walks the events already journalised.
+            models.Index(fields=["id"], condition=Q(status="received"),
+                         name="inbox_waiting_by_id"),
+        ]
 
     def __str__(self):
         return f"{self.partner} {self.event_type} {self.source_ref} v{self.source_version}"

@@ -2,12 +2,18 @@
 
 from celery import shared_task
 
-from .services import batch_exports, exports, ingestion, integrity, reminders
+from .services import batch_exports, exports, inbox, ingestion, integrity, reminders
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def inbox_process():
     """Journalise waiting inbox events, batch after batch, until none is left."""
+    inbox.inbox_wake_reset()  # before reading the inbox: what arrives now wakes a new task
+    if ingestion.inbox_process(limit=ingestion.BATCH_SIZE) < ingestion.BATCH_SIZE:
+        return
+    # A backlog: one more task (through the gate, so never more than one waiting) lets an
+    # idle worker help; it asks in turn when it finds a full batch.
+    inbox.inbox_wake_help()
     while ingestion.inbox_process(limit=ingestion.BATCH_SIZE) == ingestion.BATCH_SIZE:
         pass
 

@@ -2,9 +2,15 @@
 
 They never assert on speed: each prints its measurements next to its targets and says whether
 the targets are met. They run against a dedicated PostgreSQL database (``meg_bench``, derived
-from ``DATABASE_URL``), dropped and recreated at each run; the database named in
-``DATABASE_URL`` itself is never touched. Entry point: ``python -m benchmarks.run``.
+from ``DATABASE_URL``; ``MEG_BENCH_DATABASE`` names another), dropped and recreated at each run;
+the database named in ``DATABASE_URL`` itself is never touched. Their Celery broker is a Redis
+database they flush (``MEG_BENCH_BROKER_URL``, default db 14). Entry point:
+``python -m benchmarks.run``.
 """
+
+import os
+
+BROKER_URL = os.environ.get("MEG_BENCH_BROKER_URL") or "redis://127.0.0.1:6379/14"
 
 
 def percentile(values, fraction):

@@ -14,7 +14,7 @@ import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks import dashboard, fec, ingest, pay
+from benchmarks import closing, dashboard, export, fec, ingest, pay
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/meg"
 BENCH_DATABASE = os.environ.get("MEG_BENCH_DATABASE") or "meg_bench"
@@ -24,6 +24,8 @@ POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 BENCHMARKS = {
     "ingest": ingest.run,
     "fec": fec.run,
+    "export": export.run,
+    "closing": closing.run,
     "dashboard": dashboard.run,
     "pay": pay.run,
 }

@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "meg.csp.ContentSecurityPolicyMiddleware",
     "meg.middleware.NulGuardMiddleware",
+    # Partners' signed webhooks skip sessions, users, tenancy and messages (meg/lean.py).
+    "meg.lean.LeanPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -9,8 +9,9 @@ invoices.
 import datetime
 import hashlib
 import logging
+import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 LINE_COLUMNS = ("entry__journal__code", "entry__journal__label", "entry__fiscal_year",
                 "entry__number", "entry__date", "entry__piece_ref", "account", "account_label",
                 "aux_account", "aux_label", "label", "debit", "credit", "entry__label",
-                "entry__state", "entry__piece_date", "lettered__lettering__code",
+                "entry__state", "entry__piece_date", "entry_id", "lettered__lettering__code",
                 "lettered__lettering__date")
 ENTRY_ORDER = ("journal__code", "fiscal_year", "number")
 
@@ -61,12 +62,14 @@ class ExportLine(NamedTuple):
     entry_label: str
     state: str
     piece_date: datetime.date | None
+    entry_id: int
     lettering_code: str | None = None  # outside the entry and its seal (models.Lettering)
     lettering_date: datetime.date | None = None
 
     @property
     def entry_key(self):
         return (self.journal_code, self.fiscal_year, self.number)
+
 
 WRITERS = {ExportBatch.Format.FEC: write_fec, ExportBatch.Format.CSV: write_csv}
 PROGRESS_EVERY = 5000
@@ -223,13 +226,18 @@ def export_run(batch_id):
 
 @dataclass
 class _Written:
-    """What writing the file found out: its hash, its size and each entry's chain link."""
+    """What writing the file found out: its hash, its size, and the chain links of the
+    entries becoming final (in a temporary file, one line each: a million lines of export
+    must not sit in memory)."""
 
     sha256: str = ""
     line_count: int = 0
     entry_count: int = 0
     debit_total: Decimal = Decimal("0.00")
-    chained: list = field(default_factory=list)  # (previous, hash, journal code, label) per entry
+    chained: int = 0  # entries chained (drafts becoming final)
+    position: int = 0  # chain position of the last one
+    head: str = GENESIS  # its hash
+    links: object = None  # the temporary file of chain links (COPY text format)
 
 
 @transaction.atomic
@@ -237,24 +245,25 @@ def _export(batch_id):
     batch = ExportBatch.objects.select_for_update().get(pk=batch_id)
     company = Company.objects.select_for_update().get(pk=batch.company_id)  # one chain writer
     entries = batch_entries(batch)
+    # The drafts are locked by the UPDATEs below (and ingestion, which holds the company row
+    # FOR SHARE, waits for this transaction): no list of their ids in memory.
     drafts = entries.filter(state=Entry.State.DRAFT)
-    draft_ids = list(drafts.select_for_update(of=("self",)).values_list("pk", flat=True))
     # The period lies in one fiscal year (checked at request): drafts take it as it is derived
     # now, so that a closing date changed since they arrived never mixes two years' numbers.
     year = fiscal_year_of(company, batch.date_from)
-    Entry.objects.filter(pk__in=draft_ids).exclude(fiscal_year=year.end.year).update(
-        fiscal_year=year.end.year)
+    drafts.exclude(fiscal_year=year.end.year).update(fiscal_year=year.end.year)
     entries_number(drafts)
-    # In the file's order (numbers given just above): each is zipped with its chain link.
-    exported = [ExportedEntry(*row) for row in
-                Entry.objects.filter(pk__in=draft_ids).order_by(*ENTRY_ORDER)
-                .values_list("pk", "journal__source", "source_ref")]
     now = timezone.now()
     position, previous = _chain_head(company)
-    written = _write_file(batch, company, entries, previous,
-                          valid_date=timezone.localdate(now))
-    _mark_exported(batch, now, position, exported, written.chained)
-    entries_exported(batch, exported)
+    with tempfile.TemporaryFile() as links:
+        written = _write_file(batch, company, entries, position, previous, links,
+                              valid_date=timezone.localdate(now))
+        _mark_exported(batch, now, written)
+    # Streamed in the file's order: a receiver reads them as it goes.
+    entries_exported(batch, (ExportedEntry(*row) for row in
+                             Entry.objects.filter(export=batch).order_by(*ENTRY_ORDER)
+                             .values_list("pk", "journal__source", "source_ref")
+                             .iterator(chunk_size=PROGRESS_EVERY)))
     if batch.kind == ExportBatch.Kind.CLOSING:
         fiscal_year_closed(batch)
     batch.sha256, batch.line_count = written.sha256, written.line_count
@@ -299,13 +308,15 @@ def _chain_head(company):
     return last if last else (0, GENESIS)
 
 
-def _write_file(batch, company, entries, previous, *, valid_date):
-    """Stream the file into the batch while hashing it and chaining each entry."""
+def _write_file(batch, company, entries, position, previous, links, *, valid_date):
+    """Stream the file into the batch while hashing it and chaining each entry that becomes
+    final (its link written to ``links``)."""
     total_lines = EntryLine.objects.filter(entry__in=entries).count()
     rows = map(ExportLine._make, EntryLine.objects.filter(entry__in=entries)
                .order_by(*(f"entry__{name}" for name in ENTRY_ORDER), "position")
                .values_list(*LINE_COLUMNS).iterator(chunk_size=PROGRESS_EVERY))
-    digest, written = hashlib.sha256(), _Written()
+    digest = hashlib.sha256()
+    written = _Written(position=position, head=previous, links=links)
     with tempfile.TemporaryFile() as raw:
         current, current_lines = None, []
         for line in WRITERS[batch.format](rows, _HashingStream(raw, digest),
@@ -315,7 +326,7 @@ def _write_file(batch, company, entries, previous, *, valid_date):
             if key != current:
                 written.entry_count += 1
                 if current_lines:
-                    previous = _chain(company, current_lines, previous, written.chained)
+                    _chain(company, current_lines, written)
                 current_lines = []
             current = key
             if line.state == Entry.State.DRAFT:  # becoming final now: chained after the last
@@ -326,7 +337,7 @@ def _write_file(batch, company, entries, previous, *, valid_date):
                 cache.set(progress_key(batch.pk),
                           min(99, written.line_count * 100 // max(total_lines, 1)), timeout=3600)
         if current_lines:
-            _chain(company, current_lines, previous, written.chained)
+            _chain(company, current_lines, written)
         raw.seek(0)
         if batch.format == ExportBatch.Format.FEC:
             year = fiscal_year_of(company, batch.date_from)
@@ -338,28 +349,54 @@ def _write_file(batch, company, entries, previous, *, valid_date):
     return written
 
 
-def _mark_exported(batch, now, position, exported, chained):
-    """One UPDATE per entry, sent in a pipeline (``bulk_update``'s CASE is quadratic-ish on
-    tens of thousands of rows)."""
-    rows = []
-    for entry, (previous_hash, hash_, journal_code, journal_label) in zip(
-            exported, chained, strict=True):
-        position += 1
-        rows.append((Entry.State.EXPORTED, batch.pk, now, previous_hash, hash_, position,
-                     journal_code, journal_label, CHAIN_VERSION, entry.id))
+def _mark_exported(batch, now, written):
+    """The entries chained while writing the file become final, in one set-based UPDATE: their
+    links are copied into a temporary table, then joined (one statement per entry would take
+    minutes for a million lines)."""
+    if not written.chained:
+        return
     table = connection.ops.quote_name(Entry._meta.db_table)
+    written.links.seek(0)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), UPDATE_CHUNK):
-            cursor.executemany(
-                f"UPDATE {table} SET state = %s, export_id = %s, exported_at = %s, "  # noqa: S608
-                "previous_hash = %s, chain_hash = %s, chain_position = %s, journal_code = %s, "
-                "journal_label = %s, chain_version = %s WHERE id = %s",
-                rows[start:start + UPDATE_CHUNK])
-    if rows:
-        seal_update(batch.company, position, rows[-1][4], len(rows))
+        cursor.execute("CREATE TEMPORARY TABLE meg_export_links (id bigint PRIMARY KEY, "
+                       "position bigint, previous_hash text, chain_hash text, "
+                       "journal_code text, journal_label text)")
+        if connection.vendor == "postgresql":
+            with cursor.copy("COPY meg_export_links FROM STDIN") as copy:
+                while block := written.links.read(1 << 20):
+                    copy.write(block)
+        else:  # SQLite (embedded mode): the same rows, by executemany
+            cursor.executemany("INSERT INTO meg_export_links VALUES (%s, %s, %s, %s, %s, %s)",
+                               _links_rows(written.links))
+        cursor.execute("ANALYZE meg_export_links")
+        cursor.execute(
+            f"UPDATE {table} SET state = %s, export_id = %s, exported_at = %s, "  # noqa: S608
+            "previous_hash = links.previous_hash, chain_hash = links.chain_hash, "
+            "chain_position = links.position, journal_code = links.journal_code, "
+            "journal_label = links.journal_label, chain_version = %s "
+            f"FROM meg_export_links AS links WHERE {table}.id = links.id",
+            [Entry.State.EXPORTED.value, batch.pk,
+             connection.ops.adapt_datetimefield_value(now), CHAIN_VERSION])
+        marked = cursor.rowcount
+        cursor.execute("DROP TABLE meg_export_links")
+    if marked != written.chained:
+        raise RuntimeError(f"{marked} entries marked exported, {written.chained} chained")
+    seal_update(batch.company, written.position, written.head, written.chained)
 
 
-def _chain(company, lines, previous, chained):
+# COPY's text format: a backslash, a tab or a line break inside a value is escaped.
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _links_rows(links):
+    unescape = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+    pattern = re.compile(r"\\[\\tnr]")
+    for raw in links:
+        values = raw.decode().rstrip("\n").split("\t")
+        yield [pattern.sub(lambda m: unescape[m.group(0)], value) for value in values]
+
+
+def _chain(company, lines, written):
     first = lines[0]
     text = canonical(company.siren, first.journal_code,
                      (first.fiscal_year, first.number, first.date, first.piece_ref,
@@ -368,9 +405,13 @@ def _chain(company, lines, previous, chained):
                        line.label, line.debit, line.credit) for line in lines],
                      journal_label=first.journal_label, state=Entry.State.EXPORTED,
                      piece_date=first.piece_date)
-    hash_ = chain_hash(previous, text)
-    chained.append((previous, hash_, first.journal_code, first.journal_label))
-    return hash_
+    hash_ = chain_hash(written.head, text)
+    written.position += 1
+    written.links.write("\t".join([
+        str(first.entry_id), str(written.position), written.head, hash_,
+        first.journal_code.translate(COPY_ESCAPES),
+        first.journal_label.translate(COPY_ESCAPES)]).encode() + b"\n")
+    written.head, written.chained = hash_, written.chained + 1
 
 
 class _HashingStream:

@@ -39,25 +39,45 @@ def _derived(company, day):
     return previous_end + ONE_DAY, end
 
 
+class FiscalYears:
+    """A company's fiscal years, its rows read once: journalising a batch asks for the year
+    of every invoice, and must not ask the database each time."""
+
+    def __init__(self, company):
+        self.company = company
+        self.rows = list(FiscalYear.objects.filter(company=company).order_by("-end"))
+        self._open = {}
+
+    def of(self, day):
+        """The fiscal year holding ``day``: a closed (or closing) row, else the open year
+        derived from the closing date, starting after the last closed year."""
+        for row in self.rows:
+            if row.start <= day <= row.end:
+                return Period(row.start, row.end, row.state, row)
+        start, end = _derived(self.company, day)
+        before = max((row.end for row in self.rows if start <= row.end < day), default=None)
+        return Period(before + ONE_DAY if before else start, end)
+
+    def open_for(self, day):
+        """The fiscal year an entry dated ``day`` is booked in: its own if open, else the
+        first open year after it (whose first day the entry then takes)."""
+        period = self._open.get(day)
+        if period is None:
+            period = self.of(day)
+            while period.state != FiscalYear.State.OPEN:
+                period = self.of(period.end + ONE_DAY)
+            self._open[day] = period
+        return period
+
+
 def fiscal_year_of(company, day):
-    """The fiscal year holding ``day``: a closed (or closing) row, else the open year derived
-    from the closing date, starting after the last closed year."""
-    row = FiscalYear.objects.filter(company=company, start__lte=day, end__gte=day).first()
-    if row is not None:
-        return Period(row.start, row.end, row.state, row)
-    start, end = _derived(company, day)
-    before = (FiscalYear.objects.filter(company=company, end__lt=day, end__gte=start)
-              .order_by("-end").values_list("end", flat=True).first())
-    return Period(before + ONE_DAY if before else start, end)
+    """The fiscal year holding ``day`` (see ``FiscalYears.of``)."""
+    return FiscalYears(company).of(day)
 
 
 def open_fiscal_year_for(company, day):
-    """The fiscal year an entry dated ``day`` is booked in: its own if open, else the first
-    open year after it (whose first day the entry then takes)."""
-    period = fiscal_year_of(company, day)
-    while period.state != FiscalYear.State.OPEN:
-        period = fiscal_year_of(company, period.end + ONE_DAY)
-    return period
+    """The fiscal year an entry dated ``day`` is booked in (see ``FiscalYears.open_for``)."""
+    return FiscalYears(company).open_for(day)
 
 
 def fiscal_years_list(company):

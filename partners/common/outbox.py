@@ -102,6 +102,17 @@ def outbox_enqueue(messages):
         enqueue_on_commit(outbox_deliver, message.pk)
 
 
+def outbox_enqueue_together(message_ids):
+    """Queue delivery of many freshly written messages (their ids) as one task once their
+    transaction commits (an export's locks: one relay wake-up, not one task per message).
+    Each message is still claimed, sent and recorded on its own; a retry is scheduled for it
+    alone."""
+    from .tasks import outbox_deliver_all
+
+    if message_ids:
+        enqueue_on_commit(outbox_deliver_all, list(message_ids))
+
+
 def outbox_deliver_one(message_id):
     """Deliver one message. Returns the delay in seconds before the message should be looked
     at again (a retry, or another worker's lease running out), or None when nothing is left

@@ -18,6 +18,8 @@ from django.utils.dateparse import parse_datetime
 from partners.common.exceptions import PartnerRejected, PartnerUnavailable
 from partners.common.http import json_call
 
+LOCK_BATCH_MAX = 1000  # invoices per POST /api/v1/invoices/lock (DESIGN §5.2)
+
 
 @dataclass(frozen=True)
 class Account:
@@ -134,3 +136,12 @@ class ProgbatClient:
     def resend_invoice(self, invoice_id) -> None:
         """ProGBat answers 202 and re-emits ``invoice.updated`` (a new version) by webhook."""
         self._call("POST", f"/invoices/{invoice_id}/resend")
+
+    def lock_invoices(self, *, export_id, invoice_ids) -> dict:
+        """Lock up to ``LOCK_BATCH_MAX`` invoices in one call (idempotent at ProGBat):
+        ``{"locked": [...], "already_locked": [...], "unknown": [...]}``."""
+        if len(invoice_ids) > LOCK_BATCH_MAX:
+            raise ValueError(f"at most {LOCK_BATCH_MAX} invoices per lock call")
+        _status, body = self._call("POST", "/invoices/lock", json={
+            "export_id": export_id, "invoice_ids": list(invoice_ids)})
+        return {key: body.get(key, []) for key in ("locked", "already_locked", "unknown")}

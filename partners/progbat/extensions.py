@@ -1,5 +1,7 @@
 """How ProGBat plugs into the core: module activation, dashboard panel, connection card."""
 
+import itertools
+
 from django.db.models import Case, IntegerField, Value, When
 
 from accounting.hooks import on_entries_exported, register_entry_action
@@ -14,9 +16,10 @@ from meg.extensions import (
 )
 from partners.common.exceptions import PartnerUnavailable
 from partners.common.models import OutboxMessage
-from partners.common.outbox import outbox_enqueue, register_handler
+from partners.common.outbox import outbox_enqueue_together, register_handler
 
 from . import resend
+from .client import LOCK_BATCH_MAX
 from .models import ProgbatLink
 from .services import (
     ConnectionUnusable,
@@ -52,34 +55,73 @@ def connection_card_context(request):
     return {"connection": connection_for(request.user), "convention": convention}
 
 
-def lock_invoice(message):
-    """Outbox handler: lock an exported invoice at ProGBat (idempotent there)."""
+def _call_for(message, call):
     link = ProgbatLink.objects.get(company_id=message.company_id)
-    payload = message.payload
     try:
-        call_progbat(link, message.actor, lambda c: c.lock_invoice(
-            invoice_id=payload["invoice_id"], export_id=payload["export_id"]))
+        return call_progbat(link, message.actor, call)
     except ConnectionUnusable as error:
         # Retried with backoff: someone must reconnect; the message says who.
         raise PartnerUnavailable(unusable_connection_message(error)) from None
+
+
+def lock_invoice(message):
+    """Outbox handler: lock an exported invoice at ProGBat (idempotent there)."""
+    payload = message.payload
+    _call_for(message, lambda c: c.lock_invoice(invoice_id=payload["invoice_id"],
+                                                export_id=payload["export_id"]))
     return {"locked": True}
+
+
+def lock_invoices(message):
+    """Outbox handler: lock a batch of exported invoices at ProGBat in one call (idempotent
+    there). Invoices ProGBat does not know are kept in the result, for support."""
+    payload = message.payload
+    answer = _call_for(message, lambda c: c.lock_invoices(
+        export_id=payload["export_id"], invoice_ids=payload["invoice_ids"]))
+    return {"locked": len(answer["locked"]), "already_locked": len(answer["already_locked"]),
+            "unknown": answer["unknown"][:100]}
+
+
+# An export of at most this many invoices locks them one by one (each visible, and retried,
+# on its own in the outbox); a larger one in batches of LOCK_BATCH_MAX (DESIGN §5.2).
+LOCK_ONE_BY_ONE_MAX = 20
 
 
 @on_entries_exported
 def lock_exported_invoices(batch, entries):
-    """An exported ProGBat entry's invoice must never change again: lock it at ProGBat."""
-    locks = [OutboxMessage(firm_id=batch.firm_id, company_id=batch.company_id,
-                           partner="progbat", action="progbat.lock_invoice",
-                           actor_id=batch.created_by_id,
-                           payload={"invoice_id": entry.source_ref, "export_id": str(batch.pk)},
-                           idempotency_key=f"progbat-lock:{entry.source_ref}:{batch.pk}")
-             for entry in entries if entry.source == "progbat"]
-    OutboxMessage.objects.bulk_create(locks, batch_size=1000)
-    outbox_enqueue(locks)
+    """An exported ProGBat entry's invoice must never change again: lock it at ProGBat. The
+    outbox rows are written with the export; their delivery is one relay task."""
+    invoice_ids = (entry.source_ref for entry in entries if entry.source == "progbat")
+    first = list(itertools.islice(invoice_ids, LOCK_ONE_BY_ONE_MAX + 1))
+    if not first:
+        return
+    common = {"firm_id": batch.firm_id, "company_id": batch.company_id, "partner": "progbat",
+              "actor_id": batch.created_by_id}
+    export_id = str(batch.pk)
+    if len(first) <= LOCK_ONE_BY_ONE_MAX:
+        locks = OutboxMessage.objects.bulk_create([
+            OutboxMessage(**common, action="progbat.lock_invoice",
+                          payload={"invoice_id": invoice_id, "export_id": export_id},
+                          idempotency_key=f"progbat-lock:{invoice_id}:{batch.pk}")
+            for invoice_id in first])
+        outbox_enqueue_together([lock.pk for lock in locks])
+        return
+    written = []  # the messages' ids only: their payloads are not kept in memory
+    invoice_ids = itertools.chain(first, invoice_ids)
+    number = 0
+    while chunk := list(itertools.islice(invoice_ids, LOCK_BATCH_MAX)):
+        number += 1
+        message = OutboxMessage.objects.create(
+            **common, action="progbat.lock_invoices",
+            payload={"export_id": export_id, "invoice_ids": chunk},
+            idempotency_key=f"progbat-lock:{batch.pk}:{number}")
+        written.append(message.pk)
+    outbox_enqueue_together(written)
 
 
 register_handler("progbat.lock_invoice", lock_invoice)
 register_handler(resend.ACTION, resend.resend_invoice)
 register_entry_action(resend.ENTRY_ACTION)
+register_handler("progbat.lock_invoices", lock_invoices)
 register_dashboard_panel(Panel("partners/progbat/_dashboard_panel.html", dashboard_context))
 register_partner_card(Panel("partners/progbat/_connection_card.html", connection_card_context))

@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 from accounting.models import Entry
 from companies.models import CompanyMembership
 from companies.selectors import user_can_use_module
+from meg.lean import machine_endpoint
 from meg.views import CompanyMixin, FirmMixin
 from partners.common.exceptions import PartnerError
 
@@ -156,6 +157,7 @@ class OpenView(ModuleView):
         return redirect("progbat:module", company_id=company_id)
 
 
+@machine_endpoint  # no session, user or tenancy middleware: see meg.lean
 @method_decorator(csrf_exempt, name="dispatch")
 class WebhookView(View):
     """``POST /partners/progbat/webhooks/``: signed by ProGBat, never by a browser session."""

@@ -225,3 +225,19 @@ def invoice_lock(*, invoice, export_id):
         invoice.export_id, invoice.locked_at = export_id, timezone.now()
         _validated_save(invoice)
     return invoice
+
+
+@transaction.atomic
+def invoices_lock(*, invoice_ids, export_id):
+    """MEG exported a batch of entries: lock their invoices in one go (DESIGN §5.2). Locking
+    again keeps the first export; ids ProGBat does not know are answered, not refused.
+    Returns ``{"locked", "already_locked", "unknown"}``, each in the order asked."""
+    wanted = list(dict.fromkeys(invoice_ids))
+    found = dict(Invoice.objects.select_for_update().filter(pk__in=wanted)
+                 .values_list("pk", "locked_at"))
+    to_lock = [invoice_id for invoice_id in wanted
+               if invoice_id in found and found[invoice_id] is None]
+    Invoice.objects.filter(pk__in=to_lock).update(export_id=export_id, locked_at=timezone.now())
+    return {"locked": to_lock,
+            "already_locked": [i for i in wanted if i in found and found[i] is not None],
+            "unknown": [i for i in wanted if i not in found]}

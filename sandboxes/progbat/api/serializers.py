@@ -107,6 +107,11 @@ class LockRequest(serializers.Serializer):
     export_id = serializers.CharField(max_length=100)
 
 
+class LockBatchRequest(LockRequest):
+    invoice_ids = serializers.ListField(child=serializers.CharField(max_length=40),
+                                        allow_empty=False, max_length=1000)
+
+
 class InvoicePatch(InvoiceCreate):
     """Any field may be left out; a customer or lines given are given whole."""
 

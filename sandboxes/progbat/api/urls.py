@@ -16,6 +16,8 @@ urlpatterns = [
     re_path(ACCOUNT + r"/sso/?$", views.AccountSso.as_view()),
     re_path(ACCOUNT + r"/settings/?$", views.AccountSettings.as_view()),
     re_path(ACCOUNT + r"/invoices/?$", views.AccountInvoices.as_view()),
+    # Before the invoice routes: "lock" is not an invoice id.
+    re_path(r"^invoices/lock/?$", views.InvoicesLock.as_view()),
     re_path(INVOICE + r"/?$", views.InvoiceDetail.as_view()),
     re_path(INVOICE + r"/validate/?$", views.InvoiceValidate.as_view()),
     re_path(INVOICE + r"/resend/?$", views.InvoiceResend.as_view()),

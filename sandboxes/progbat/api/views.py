@@ -115,3 +115,13 @@ class InvoiceLock(APIView):
         invoice = services.invoice_lock(invoice=selectors.get_invoice(invoice_id),
                                         export_id=export_id)
         return Response({"id": invoice.id, "locked": True, "export_id": invoice.export_id})
+
+
+class InvoicesLock(APIView):
+    """``POST /api/v1/invoices/lock`` ``{export_id, invoice_ids}`` (at most 1,000): one call
+    for a batch of MEG's export, idempotent."""
+
+    def post(self, request):
+        data = shapes.validated(shapes.LockBatchRequest, request.data)
+        return Response(services.invoices_lock(invoice_ids=data["invoice_ids"],
+                                               export_id=data["export_id"]))

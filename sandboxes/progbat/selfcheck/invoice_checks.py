@@ -85,6 +85,17 @@ def check_invoices(base, api, url, receiver, browser):
     edit = api.patch(f"{url}/invoices/{invoice_id}", json={"number": "FAC001-B"})
     check(edit.status_code == 409 and edit.json()["error"] == "invoice_locked",
           "editing a locked invoice answers 409 invoice_locked")
+    batch = {"export_id": "exp_2", "invoice_ids": [zero.json()["id"], invoice_id, "inv_nope"]}
+    first, again = (api.post(f"{url}/invoices/lock", json=batch) for _ in range(2))
+    check(first.status_code == again.status_code == 200 and first.json() == {
+        "locked": [zero.json()["id"]], "already_locked": [invoice_id], "unknown": ["inv_nope"]}
+        and again.json()["already_locked"] == [zero.json()["id"], invoice_id],
+        "the batch lock says what it locked, what was locked already and what is unknown; "
+        "again, all are locked already", first.json())
+    too_many = api.post(f"{url}/invoices/lock", json={"export_id": "exp_3",
+                                                      "invoice_ids": ["inv_x"] * 1001})
+    check(too_many.status_code == 400 and "invoice_ids" in too_many.json().get("fields", {}),
+          "a batch lock of more than 1,000 invoices answers 400", too_many.json())
 
     resent = api.post(f"{url}/invoices/{invoice_id}/resend")
     check(resent.status_code == 409 and resent.json()["error"] == "invoice_locked",
