@@ -35,6 +35,12 @@ def clean_text(value, max_length, *fallbacks):
     """One line of safe text: control characters → space, whitespace collapsed, trimmed, cut
     to ``max_length`` with "…"; if nothing is left, the first fallback that has text."""
     for candidate in (value, *fallbacks):
+        if (isinstance(candidate, str) and 0 < len(candidate) <= max_length
+                and candidate.isprintable() and "  " not in candidate
+                and candidate[0] != " " and candidate[-1] != " "):
+            # Already clean, the common case (a million times per export): printable means
+            # no control character and no whitespace but the plain space.
+            return candidate
         text = " ".join(CONTROL.sub(" ", encodable(str(candidate or ""))).split())
         if text:
             return text if len(text) <= max_length else text[:max_length - 1].rstrip() + "…"

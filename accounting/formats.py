@@ -12,6 +12,7 @@ import datetime
 import io
 import unicodedata
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -31,8 +32,14 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 FIELD_MAX = 200
 
 
+@lru_cache(maxsize=8192)  # amounts repeat (0,00 on every other line)
 def fec_amount(value):
     return f"{value:.2f}".replace(".", ",")
+
+
+@lru_cache(maxsize=4096)  # a year has 366 days: strftime once per day, not per line
+def fec_date(day):
+    return day.strftime("%Y%m%d")
 
 
 def _text(value, *fallbacks):
@@ -68,23 +75,85 @@ def line_fields(row):
     }
 
 
+def _lettering(row):
+    """(EcritureLet, DateLet) of a line: its lettering code and date, both or neither."""
+    code = getattr(row, "lettering_code", None)
+    return (code, fec_date(row.lettering_date)) if code else ("", "")
+
+
 def fec_line(row, valid_date):
-    fields = line_fields(row)
+    """One FEC line: the fields of ``line_fields``, without building its dict (a million
+    lines per export)."""
+    number = f"{row.journal_code}-{row.fiscal_year}-{row.number:06d}"
+    aux_account = _text(row.aux_account) if is_third_party(row.account) else ""
     return "\t".join([
-        fields["JournalCode"], fields["JournalLib"], fields["EcritureNum"],
-        row.date.strftime("%Y%m%d"), fields["CompteNum"], fields["CompteLib"],
-        fields["CompAuxNum"], fields["CompAuxLib"], fields["PieceRef"],
-        fields["PieceDate"].strftime("%Y%m%d"), fields["EcritureLib"], fec_amount(row.debit),
-        fec_amount(row.credit), fields["EcritureLet"], fields["DateLet"], valid_date, "",
-        ""]) + "\r\n"
+        row.journal_code, _text(row.journal_label, row.journal_code), number,
+        fec_date(row.date), row.account, _text(row.account_label, row.account),
+        aux_account, _text(row.aux_label, aux_account) if aux_account else "",
+        _text(row.piece_ref, number), fec_date(row.piece_date or row.date),
+        _text(row.label, row.entry_label, row.piece_ref, number), fec_amount(row.debit),
+        fec_amount(row.credit), *_lettering(row), valid_date, "", ""]) + "\r\n"
+
+
+WRITE_EVERY = 512  # lines written (and hashed) together
+MEMO_MAX = 10_000  # cleaned labels kept (accounts, third parties) before starting afresh
+
+
+def fec_lines(rows, valid_date):
+    """``(row, FEC line)`` for each row, exactly as ``fec_line`` writes it, a million times
+    faster: what depends only on the entry (journal, number, dates, piece) is cleaned and
+    formatted once per entry (its lines come together, see ``exports.ENTRY_ORDER``), account
+    and third-party labels once per distinct value."""
+    tail = f"\t{valid_date}\t\t\r\n"
+    entry_id = head = piece = number = None
+    label_key = label_text = None
+    accounts, third_parties = {}, {}
+    for row in rows:
+        if row.entry_id != entry_id or entry_id is None:
+            entry_id = row.entry_id
+            number = f"{row.journal_code}-{row.fiscal_year}-{row.number:06d}"
+            head = (f"{row.journal_code}\t{_text(row.journal_label, row.journal_code)}\t"
+                    f"{number}\t{fec_date(row.date)}\t")
+            piece = f"{_text(row.piece_ref, number)}\t{fec_date(row.piece_date or row.date)}\t"
+            label_key = None
+        account = accounts.get((row.account, row.account_label))
+        if account is None:
+            if len(accounts) >= MEMO_MAX:
+                accounts.clear()
+            account = accounts[row.account, row.account_label] = (
+                f"{row.account}\t{_text(row.account_label, row.account)}\t")
+        if is_third_party(row.account):
+            aux = third_parties.get((row.aux_account, row.aux_label))
+            if aux is None:
+                if len(third_parties) >= MEMO_MAX:
+                    third_parties.clear()
+                aux_account = _text(row.aux_account)
+                aux = third_parties[row.aux_account, row.aux_label] = (
+                    f"{aux_account}\t{_text(row.aux_label, aux_account) if aux_account else ''}"
+                    "\t")
+        else:
+            aux = "\t\t"
+        if row.label != label_key:
+            label_key = row.label
+            label_text = _text(row.label, row.entry_label, row.piece_ref, number)
+        letter, letter_date = _lettering(row)
+        yield row, (f"{head}{account}{aux}{piece}{label_text}\t{fec_amount(row.debit)}\t"
+                    f"{fec_amount(row.credit)}\t{letter}\t{letter_date}{tail}")
 
 
 def write_fec(rows, stream, *, valid_date, **_options):
-    """``valid_date``: the day the entries become final in MEG (the export), YYYYMMDD."""
+    """``valid_date``: the day the entries become final in MEG (the export), YYYYMMDD. The
+    bytes go out in blocks of ``WRITE_EVERY`` lines, the last once ``rows`` is exhausted."""
     stream.write(("\t".join(FEC_COLUMNS) + "\r\n").encode())
-    for row in rows:
-        stream.write(fec_line(row, valid_date).encode())
+    block = []
+    for row, line in fec_lines(rows, valid_date):
+        block.append(line)
+        if len(block) == WRITE_EVERY:
+            stream.write("".join(block).encode())
+            block.clear()
         yield row
+    if block:
+        stream.write("".join(block).encode())
 
 
 def csv_cell(value):

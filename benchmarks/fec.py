@@ -191,13 +191,13 @@ def child_fec(data, output):
     from django.utils import timezone
 
     from accounting.formats import write_fec
-    from accounting.services.exports import PROGRESS_EVERY
+    from accounting.services.exports import PROGRESS_EVERY, ExportLine
 
     valid_date = timezone.localdate().strftime("%Y%m%d")
     rows = 0
     started = time.perf_counter()
     with transaction.atomic(), open(output, "wb") as stream:  # exports runs in a transaction
-        lines = export_query(data).iterator(chunk_size=PROGRESS_EVERY)
+        lines = map(ExportLine._make, export_query(data).iterator(chunk_size=PROGRESS_EVERY))
         for _row in write_fec(lines, stream, valid_date=valid_date):
             rows += 1
     return {"seconds": time.perf_counter() - started, "rows": rows,

@@ -29,3 +29,34 @@ def test_lines_of_an_entry_apart_from_each_other_still_balance():
 def test_an_unbalanced_entry_is_named(lines, named):
     with pytest.raises(FecInvalid, match=f"l'écriture {named} n'est pas équilibrée"):
         fec_check([HEADER, *lines])
+
+
+def test_the_fast_writer_writes_exactly_what_fec_line_says():
+    """``write_fec`` formats per entry and per distinct label, for speed: byte for byte the
+    lines of ``fec_line``, whatever the texts hold."""
+    import datetime
+    import io
+    from decimal import Decimal
+
+    from accounting.formats import fec_line, write_fec
+    from accounting.services.exports import ExportLine
+
+    day, other = datetime.date(2026, 6, 10), datetime.date(2025, 12, 30)
+    rows = []
+    for entry_id, (label, piece, piece_date, journal_label) in enumerate([
+            ("FAC1 DUPONT", "FAC1", None, "Ventes"), ("  spaced\tlabel ", "", other, " \x00"),
+            ("", "P\u2028X", None, "Ventes ProGBat"), ("L" * 250, "R" * 70, other, "")],
+            start=1):
+        for account, account_label, aux, aux_label, line_label, debit, credit in [
+                ("411000", "Clients", "DUPO", "DUPONT", label, "120.00", "0"),
+                ("411000", "", " ", "\t", "", "1.5", "0"),
+                ("706000", "Ventes\xa0travaux", "IGNORED", "X", label, "0", "100"),
+                ("445720", "TVA", "", "", "autre", "0", "21.50")]:
+            rows.append(ExportLine("VT", journal_label, 2026, entry_id, day, piece, account,
+                                   account_label, aux, aux_label, line_label, Decimal(debit),
+                                   Decimal(credit), f"{label} entry", "draft", piece_date,
+                                   entry_id))
+    stream = io.BytesIO()
+    assert list(write_fec(iter(rows), stream, valid_date="20261130")) == rows
+    expected = "".join(fec_line(row, "20261130") for row in rows).encode()
+    assert stream.getvalue().split(b"\r\n", 1)[1] == expected
