@@ -24,6 +24,11 @@ def percentile(values, fraction):
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def yes_no(met):
+    """The "met" column of a targets table."""
+    return "yes" if met else "NO"
+
+
 def format_table(headers, rows):
     """A plain-text table: first column left-aligned, the others right-aligned."""
     cells = [[str(cell) for cell in row] for row in [headers, *rows]]

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import cpu, export, fec, format_table
+from benchmarks import cpu, export, fec, format_table, yes_no
 
 LINES = 1_000_000
 QUICK_LINES = 100_000
@@ -65,22 +65,12 @@ def child_closing(data, _output):
 CHILDREN = {"closing": child_closing}
 
 
-def yes_no(met):
-    return "yes" if met else "NO"
-
 
 def run(*, quick=False, verbose=False):
     lines = QUICK_LINES if quick else LINES
     print(f"\n== closing — « Clôturer l'exercice » on a fiscal year of {lines:,} draft entry "
           f"lines (numbering, legal FEC, chain, seal); in a fresh subprocess")
-    load_before = os.getloadavg()
-    print("load average before: {:.2f} {:.2f} {:.2f} (the figures below are only as good as "
-          "the machine is quiet: see 'other processes')".format(*load_before))
-    started = time.perf_counter()
-    print("generating the drafts in PostgreSQL (INSERT … SELECT generate_series) …", flush=True)
-    data = fec.build(lines, numbered=False)
-    print(f"data built in {time.perf_counter() - started:.1f} s: {data['entries']:,} entries, "
-          f"{data['lines']:,} lines of {fec.FISCAL_YEAR} (+ VACUUM ANALYZE)")
+    data, load_before = fec.build_drafts(lines, suffix=f" of {fec.FISCAL_YEAR}")
     workdir = Path(tempfile.mkdtemp(prefix="meg-bench-closing-"))
     try:
         fec.flush_broker()

@@ -23,7 +23,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from benchmarks import format_table, percentile
+from benchmarks import format_table, percentile, yes_no
 
 SMALL_COMPANIES = 10
 LARGE_COMPANIES = 5_000
@@ -379,9 +379,6 @@ def print_sql(tenant, url, result):
         flat = " ".join(statement.split())
         print(f"  {number:2d}. {flat[:150]}{'…' if len(flat) > 150 else ''}")
 
-
-def yes_no(met):
-    return "yes" if met else "NO"
 
 
 def run(*, quick=False, verbose=False):

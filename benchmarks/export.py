@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks import BROKER_URL, cpu, fec, format_table
+from benchmarks import BROKER_URL, cpu, fec, format_table, yes_no
 from devtools import procs
 
 LINES = 1_000_000
@@ -225,22 +225,12 @@ def phases_table(result, title):
     return format_table([title, "seconds"], rows)
 
 
-def yes_no(met):
-    return "yes" if met else "NO"
-
 
 def run(*, quick=False, verbose=False):
     lines = QUICK_LINES if quick else LINES
     print(f"\n== export — the whole export of {lines:,} draft entry lines (numbers, FEC, chain, "
           f"seal), ProGBat locks delivered to the sandbox; export_run in a fresh subprocess")
-    load_before = os.getloadavg()
-    print("load average before: {:.2f} {:.2f} {:.2f} (the figures below are only as good as "
-          "the machine is quiet: see 'other processes')".format(*load_before))
-    started = time.perf_counter()
-    print("generating the drafts in PostgreSQL (INSERT … SELECT generate_series) …", flush=True)
-    data = fec.build(lines, numbered=False)
-    print(f"data built in {time.perf_counter() - started:.1f} s: {data['entries']:,} entries, "
-          f"{data['lines']:,} lines (+ VACUUM ANALYZE)")
+    data, load_before = fec.build_drafts(lines)
     logs = Path(tempfile.mkdtemp(prefix="meg-bench-export-"))
     sandbox = worker = None
     try:

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import BROKER_URL, cpu, format_table
+from benchmarks import BROKER_URL, cpu, format_table, yes_no
 from devtools import procs
 
 LINES = 1_000_000
@@ -260,14 +260,25 @@ def measure(mode, data, workdir, *, module="benchmarks.fec", **env):
     return result
 
 
+def build_drafts(lines, *, suffix=""):
+    """Print the machine's load, then generate ``lines`` draft lines (for the export and
+    closing benchmarks). Returns ``(data, load_before)``."""
+    load_before = os.getloadavg()
+    print("load average before: {:.2f} {:.2f} {:.2f} (the figures below are only as good as "
+          "the machine is quiet: see 'other processes')".format(*load_before))
+    started = time.perf_counter()
+    print("generating the drafts in PostgreSQL (INSERT … SELECT generate_series) …", flush=True)
+    data = build(lines, numbered=False)
+    print(f"data built in {time.perf_counter() - started:.1f} s: {data['entries']:,} entries, "
+          f"{data['lines']:,} lines{suffix} (+ VACUUM ANALYZE)")
+    return data, load_before
+
+
 def flush_broker():
     import redis
 
     redis.Redis.from_url(BROKER_URL).flushdb()
 
-
-def yes_no(met):
-    return "yes" if met else "NO"
 
 
 def run(*, quick=False, verbose=False):

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from benchmarks import BROKER_URL, cpu, format_table, percentile, profile
+from benchmarks import BROKER_URL, cpu, format_table, percentile, profile, yes_no
 from devtools import procs
 
 WEBHOOKS = 20_000
@@ -553,9 +553,6 @@ def backlog_copy(source, targets):
         cursor.execute("ANALYZE accounting_inboxevent")
     return copied
 
-
-def yes_no(met):
-    return "yes" if met else "NO"
 
 
 def fmt_answers(sending):

@@ -42,7 +42,7 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from benchmarks import format_table, percentile
+from benchmarks import format_table, percentile, yes_no
 from devtools import procs
 
 INVOICES = 1_000
@@ -317,9 +317,6 @@ def outcome(company, invoices, sandbox_state):
         "faults": sandbox_state["faults"]["injected"],
     }
 
-
-def yes_no(met):
-    return "yes" if met else "NO"
 
 
 def counter_text(counter):
