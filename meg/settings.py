@@ -104,11 +104,12 @@ MIDDLEWARE = [
     # Partners' signed webhooks skip sessions, users, tenancy and messages (meg/lean.py).
     "meg.lean.LeanPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # The user's language, else French: never the browser's (meg/locale.py).
+    "meg.locale.ChosenLanguageMiddleware",
     "meg.tenancy.TenantScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "meg.mfa.MFAPolicyMiddleware",
