@@ -5,8 +5,8 @@ tenancy and messages middleware would only cost time on it (DESIGN §10, ingest)
 ``@machine_endpoint`` and routed on a fixed path (no converters) is called straight from
 ``LeanPathMiddleware``, placed right after ``SecurityMiddleware``, through what still applies
 to it: the language (``ChosenLanguageMiddleware``: French, or the language cookie), the host
-check and Content-Length (``CommonMiddleware``) and ``X-Frame-Options``. Its own checks (the signature) are its
-authentication; it must be ``csrf_exempt`` anyway.
+check and Content-Length (``CommonMiddleware``) and ``X-Frame-Options``. Its own checks (the
+signature) are its authentication; it must be ``csrf_exempt`` anyway.
 """
 
 from django.middleware.clickjacking import XFrameOptionsMiddleware

@@ -429,10 +429,10 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "partners.libeo.oidc.MegOIDCValidator",
     # What the consent screen lists; each claim goes out only under its scope
     # (partners.libeo.oidc.MegOIDCValidator.oidc_claim_scope).
-    "SCOPES": {"openid": "Un identifiant de votre compte MEG (un numéro, sans autre donnée)",
-               "email": "Votre adresse e-mail", "profile": "Votre nom",
-               "meg_company": "Le SIREN et le nom de l'entreprise pour laquelle vous vous "
-                              "connectez"},
+    "SCOPES": {"openid": _("Un identifiant de votre compte MEG (un numéro, sans autre donnée)"),
+               "email": _("Votre adresse e-mail"), "profile": _("Votre nom"),
+               "meg_company": _("Le SIREN et le nom de l'entreprise pour laquelle vous vous "
+                                "connectez")},
     "DEFAULT_SCOPES": ["openid"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
     "REQUEST_APPROVAL_PROMPT": "force",
