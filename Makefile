@@ -22,9 +22,11 @@ MESSAGES_IGNORE := --ignore=.venv --ignore=sandboxes --ignore=tests --ignore=ben
 messages: $(VENV)/.installed
 	$(PY) manage.py makemessages -l en --no-location --no-obsolete $(MESSAGES_IGNORE)
 
-## the .mo is committed too; this rebuilds it from the .po (needs gettext's msgfmt)
+## the .mo is committed too; this rebuilds it from the .po with gettext's msgfmt, when installed
 compilemessages: $(VENV)/.installed
-	$(PY) manage.py compilemessages -l en --ignore=.venv --ignore=sandboxes
+	@if command -v msgfmt >/dev/null; then \
+		$(PY) manage.py compilemessages -l en --ignore=.venv --ignore=sandboxes; \
+	else echo "msgfmt absent (apt-get install gettext): the committed .mo is used"; fi
 
 ## make run: the embedded mode (SQLite, no server to install), demo data, http://127.0.0.1:8000
 run: install
