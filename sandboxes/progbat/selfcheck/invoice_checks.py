@@ -5,7 +5,6 @@ import json
 import time
 
 import requests
-
 from standardwebhooks import Webhook
 
 from sandboxes.common.selfcheck import check
