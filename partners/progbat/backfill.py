@@ -259,7 +259,7 @@ def progbat_backfill_run(backfill_id):
 @transaction.atomic
 def _run_chunk(backfill_id):
     """The next invoices still to hand over; False when none is left."""
-    backfill = ProgbatBackfill.objects.select_for_update().select_related(
+    backfill = ProgbatBackfill.objects.select_for_update(of=("self",)).select_related(
         "company").get(pk=backfill_id)
     todo = [index for index, item in enumerate(backfill.items)
             if item["verdict"] == IMPORT and not item["result"]][:CHUNK]
@@ -296,7 +296,7 @@ def _run_chunk(backfill_id):
 
 @transaction.atomic
 def _finish(backfill_id):
-    backfill = ProgbatBackfill.objects.select_for_update().select_related(
+    backfill = ProgbatBackfill.objects.select_for_update(of=("self",)).select_related(
         "company", "confirmed_by").get(pk=backfill_id)
     if backfill.status != ProgbatBackfill.Status.RUNNING:
         return backfill
