@@ -18,7 +18,7 @@ from partners.progbat.models import ProgbatBackfill, ProgbatLink
 from tests import factories
 from tests.accounting.conftest import signed_headers
 from tests.conftest import client_for
-from tests.integration.conftest import CALLBACK, connect_progbat, prescripteur  # noqa: F401
+from tests.integration.conftest import CALLBACK, connect_progbat
 from tests.integration.workers import ProgbatApi, sandbox_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
