@@ -272,13 +272,11 @@ def _run_chunk(backfill_id):
                 "La liaison ProGBat n'est plus active."))
         backfill.save(update_fields=["items"])
         return True
-    invoices = {str(invoice.get("id")): invoice for invoice in backfill.invoices}
     # The books as they are now: a year closed or a webhook received since the preview.
     books = _Books(backfill.company, [backfill.items[i]["id"] for i in todo])
     lookup = company_lookup(backfill.company)
     for index in todo:
-        item = backfill.items[index]
-        invoice = invoices[item["id"]]
+        item, invoice = backfill.items[index], backfill.invoices[index]  # listed in one order
         verdict, reason, draft = books.verdict(link, invoice)
         if verdict == IMPORT:
             receipt = inbox_receive(
