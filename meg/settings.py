@@ -313,6 +313,8 @@ CELERY_BEAT_SCHEDULE = {
                           "schedule": crontab(hour=6, minute=30)},
     "progbat-trials-remind": {"task": "partners.progbat.tasks.trials_remind",
                               "schedule": crontab(hour=8, minute=0)},
+    "progbat-backfill-sweep": {"task": "partners.progbat.tasks.progbat_backfill_sweep",
+                               "schedule": 60.0},
 }
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died unacknowledged is redelivered after this many seconds.

@@ -46,7 +46,7 @@ from partners.libeo.models import (
     LibeoPaymentPoll,
     RedeemedAuthorizationCode,
 )
-from partners.progbat.models import ProgbatLink, ProgbatUserAccess
+from partners.progbat.models import ProgbatBackfill, ProgbatLink, ProgbatUserAccess
 from purchases.models import Supplier, SupplierInvoiceVatLine
 from tests import factories
 from users.models import ApiToken
@@ -70,7 +70,7 @@ SECRETS = [PARTNER_ACCESS_TOKEN, PARTNER_REFRESH_TOKEN, LIBEO_API_KEY, OAUTH_CLI
 # add page must answer 403. Keyed by model name alone: the audit trail is moving to its own app.
 ADD_FORBIDDEN = {
     "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "batchexport",
-    "inboxevent",
+    "inboxevent", "progbatbackfill",
     "fiscalyear", "chainseal", "outboxattempt", "integritycheck", "libeopaymentpoll",
     "auditevent", "lettering", "letteredline",
     "apitoken", "invitation",  # a token or an invitation link is shown once, where it is made
@@ -164,6 +164,11 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
                                       activated_at=now, activated_by=accountant,
                                       progbat_account_id="acc_admin_test")
     ProgbatUserAccess.objects.create(firm=firm, link=link, user=dirigeant, role="dirigeant")
+    ProgbatBackfill.objects.create(firm=firm, company=company, date_from=datetime.date(2026, 1, 1),
+                                   date_to=datetime.date(2026, 3, 31), requested_by=accountant,
+                                   items=[{"id": "inv_admin", "number": "F1", "date": "2026-02-01",
+                                           "customer": "X", "version": 1, "amounts": None,
+                                           "verdict": "import", "reason": "", "result": None}])
     LibeoConnection.objects.create(
         firm=firm, company=company, api_key=LIBEO_API_KEY, key_last4=LIBEO_API_KEY[-4:],
         source="api_key", libeo_company_name=company.name, libeo_siren=company.siren,

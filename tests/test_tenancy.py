@@ -18,6 +18,7 @@ from companies.invitations import invitation_send, token_hash
 from companies.models import Company, CompanyMembership, Invitation, ModuleActivation
 from firms.models import FirmMembership
 from notifications.models import Notification
+from partners.progbat.models import ProgbatBackfill
 from purchases.models import Supplier, SupplierInvoice
 from tests import factories
 from tests.conftest import client_for
@@ -81,6 +82,9 @@ def foreign_objects(other_company):
             firm=other_company.firm, created_by=export.created_by, selection="Toutes",
             format="fec", date_from="2026-11-01", date_to="2026-11-30", status="done").pk,
         "end": "2026-12-31",
+        "backfill_id": ProgbatBackfill.objects.create(
+            firm=other_company.firm, company=other_company, date_from="2026-01-01",
+            date_to="2026-03-31", requested_by=export.created_by).pk,
         "notification_id": Notification.objects.create(
             user=export.created_by, kind="link_error", fact_key="tenancy-test", title="x").pk,
         "company_id": other_company.pk,

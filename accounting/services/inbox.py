@@ -89,6 +89,14 @@ class CompanyLookup:
 UNKNOWN_COMPANY = "unknown_company"
 
 
+def company_lookup(company):
+    """The company itself, with nothing ignored as made final before a link: for documents
+    a user explicitly asked to take in (a confirmed backfill of a period before the link)."""
+    return CompanyLookup("SELECT %s AS company_id, %s AS firm_id, "
+                         "CAST(NULL AS timestamp with time zone) AS not_before",
+                         (company.pk, company.firm_id))
+
+
 @functools.cache
 def _insert_sql(lookup_sql):
     """One statement finds the company and stores the event, deciding at once, in the

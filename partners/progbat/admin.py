@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ProgbatLink, ProgbatUserAccess
+from .models import ProgbatBackfill, ProgbatLink, ProgbatUserAccess
 
 
 class AccessInline(admin.TabularInline):
@@ -25,3 +25,24 @@ class ProgbatUserAccessAdmin(admin.ModelAdmin):
     list_display = ["user", "role", "link", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "link__company__name"]
+
+
+@admin.register(ProgbatBackfill)
+class ProgbatBackfillAdmin(admin.ModelAdmin):
+    """Read-only: a backfill is requested and confirmed from its page, never made here."""
+
+    list_display = ["company", "date_from", "date_to", "status", "imported", "skipped",
+                    "requested_by", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["company__name", "company__siret"]
+    list_select_related = ["company", "requested_by"]
+    readonly_fields = ["firm", "company", "date_from", "date_to", "status", "requested_by",
+                       "created_at", "confirmed_by", "confirmed_at", "finished_at", "imported",
+                       "skipped", "error", "items"]
+    exclude = ["invoices"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

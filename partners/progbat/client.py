@@ -130,6 +130,21 @@ class ProgbatClient:
         _status, body = self._call("POST", f"/accounts/{account_id}/sso", json={"email": email})
         return body["url"]
 
+    def list_invoices(self, *, account_id, validated_from, validated_to,
+                      cursor=None) -> tuple[list[dict], str | None]:
+        """One page of the account's invoices validated between two days (inclusive), each
+        as a webhook's ``data.invoice``; with the cursor of the next page (None on the last)."""
+        params = {"account_id": account_id, "validated_from": validated_from.isoformat(),
+                  "validated_to": validated_to.isoformat()}
+        if cursor:
+            params["cursor"] = cursor
+        _status, body = self._call("GET", "/invoices", params=params)
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list):
+            raise PartnerUnavailable("invalid invoice list")
+        next_cursor = body.get("next_cursor")
+        return results, next_cursor if isinstance(next_cursor, str) and next_cursor else None
+
     def lock_invoice(self, *, invoice_id, export_id) -> None:
         self._call("POST", f"/invoices/{invoice_id}/lock", json={"export_id": export_id})
 

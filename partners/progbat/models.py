@@ -102,3 +102,58 @@ class ProgbatUserAccess(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.role}"
+
+
+class ProgbatBackfill(models.Model):
+    """« Importer les factures antérieures »: invoices validated before the link, for a period,
+    listed from ProGBat for a preview, then (once confirmed) taken into the journal as their
+    webhooks would have been. The link stays non-retroactive by default: only this confirmed
+    request takes earlier invoices in, and only those it listed.
+
+    ``items`` holds one row per listed invoice (number, date, customer, amounts, ``verdict``
+    ``import`` | ``already`` | ``closed`` | ``invalid``, ``reason``, then ``result`` once
+    handled); ``invoices`` the invoice objects as ProGBat gave them (what is imported).
+    """
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", _("Aperçu")
+        QUEUED = "queued", _("En attente")
+        RUNNING = "running", _("Import en cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("cabinet"))
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="progbat_backfills", verbose_name=_("entreprise"))
+    date_from = models.DateField(_("validées du"))
+    date_to = models.DateField(_("validées au"))
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices,
+                              default=Status.PREVIEW)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("demandé par"))
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+",
+                                     verbose_name=_("confirmé par"))
+    confirmed_at = models.DateTimeField(_("confirmé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    items = models.JSONField(_("factures listées"), default=list, blank=True)
+    invoices = models.JSONField(_("factures ProGBat"), default=list, blank=True)
+    imported = models.PositiveIntegerField(_("importées"), default=0)
+    skipped = models.PositiveIntegerField(_("écartées"), default=0)
+    error = models.CharField(_("erreur"), max_length=500, blank=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("import de factures antérieures ProGBat")
+        verbose_name_plural = _("imports de factures antérieures ProGBat")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(date_from__lte=models.F("date_to")),
+                                   name="progbat_backfill_period_coherent"),
+        ]
+
+    def __str__(self):
+        return f"{self.company} {self.date_from} → {self.date_to} ({self.get_status_display()})"

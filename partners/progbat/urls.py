@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import backfill_views, views
 
 app_name = "progbat"
 
@@ -15,4 +15,8 @@ urlpatterns = [
     path("entreprise/<int:company_id>/progbat/ouvrir/", views.OpenView.as_view(), name="open"),
     path("entreprise/<int:company_id>/progbat/ecritures/<int:entry_id>/mise-a-jour/",
          views.EntryResendView.as_view(), name="entry_resend"),
+    path("entreprise/<int:company_id>/progbat/factures-anterieures/",
+         backfill_views.BackfillView.as_view(), name="backfill"),
+    path("entreprise/<int:company_id>/progbat/factures-anterieures/<int:backfill_id>/",
+         backfill_views.BackfillDetailView.as_view(), name="backfill_detail"),
 ]

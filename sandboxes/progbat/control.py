@@ -27,6 +27,13 @@ API_FAULTS = (None, "500", "slow")
 
 # One process serves the sandbox, so the current fault lives in memory.
 _fault = {"api": None}
+INVOICES_PAGE_SIZE = 100
+_pages = {"invoices": INVOICES_PAGE_SIZE}
+
+
+def invoices_page_size():
+    """Invoices per page of ``GET /api/v1/invoices`` (tests make it small to see pages)."""
+    return _pages["invoices"]
 
 
 class FaultInjectionMiddleware:
@@ -52,6 +59,17 @@ def faults(request):
         return invalid_request('Attendu : {"api": null | "500" | "slow"}.')
     _fault["api"] = data["api"]
     return JsonResponse(_fault)
+
+
+@csrf_exempt
+@require_POST
+def pages(request):
+    data = json_body(request)
+    size = data.get("invoices") if isinstance(data, dict) else None
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 1000:
+        return invalid_request('Attendu : {"invoices": 1 à 1000}.')
+    _pages["invoices"] = size
+    return JsonResponse(_pages)
 
 
 @csrf_exempt
@@ -114,6 +132,7 @@ def reset(request):
         RefreshTokenUse.objects.all().delete()
         seed()
     _fault["api"] = None
+    _pages["invoices"] = INVOICES_PAGE_SIZE
     return JsonResponse({"reset": True})
 
 
@@ -135,6 +154,7 @@ def users(request):
 
 urlpatterns = [
     path("faults", faults),
+    path("pages", pages),
     path("tokens/expire", tokens_expire),
     path("tokens/revoke", tokens_revoke),
     path("state", state),

@@ -15,6 +15,7 @@ from companies.models import Module
 from companies.services import modules_save, user_module_access_set
 from firms.models import FirmMembership
 from notifications.models import Notification
+from partners.progbat.models import ProgbatBackfill, ProgbatLink
 from purchases.models import SupplierInvoice
 from tests import factories
 from tests.conftest import client_for
@@ -74,10 +75,22 @@ def own_objects(company, accountant, dirigeant, monkeypatch):
             "notification_id": Notification.objects.create(
                 user=accountant, kind="link_error", fact_key="sweep", title="x").pk,
             "membership_id": FirmMembership.objects.get(user=accountant).pk,
+            "backfill_id": _progbat_linked(company, accountant) and ProgbatBackfill.objects.create(
+                firm=company.firm, company=company, date_from="2026-01-01",
+                date_to="2026-03-31", requested_by=accountant).pk,
             "batch_id": BatchExport.objects.create(
                 firm=company.firm, created_by=accountant, selection="Toutes", format="fec",
                 date_from="2026-11-01", date_to="2026-11-30").pk,
             "module_code": "facturation", "format": "json"}
+
+
+def _progbat_linked(company, accountant):
+    """An active ProGBat link (made without ProGBat: partners are down here), so that the
+    pages of a linked company are walked too."""
+    now = datetime.datetime.now(datetime.UTC)
+    return ProgbatLink.objects.get_or_create(company=company, defaults={
+        "firm": company.firm, "status": "active", "activated_at": now, "activated_by": accountant,
+        "progbat_account_id": "acc_sweep", "linked_at": now})
 
 
 def get_urls(kwargs_source):

@@ -1,5 +1,8 @@
 """The shapes of API requests (validation) and answers (representation)."""
 
+import base64
+import json
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import prefetch_related_objects
@@ -110,6 +113,42 @@ class LockRequest(serializers.Serializer):
 class LockBatchRequest(LockRequest):
     invoice_ids = serializers.ListField(child=serializers.CharField(max_length=40),
                                         allow_empty=False, max_length=1000)
+
+
+class InvoicesQuery(serializers.Serializer):
+    """``GET /api/v1/invoices``: one account's invoices validated between two days (inclusive),
+    a page at a time (``cursor`` as given in the previous page's ``next_cursor``)."""
+
+    account_id = serializers.CharField(max_length=40)
+    validated_from = serializers.DateField()
+    validated_to = serializers.DateField()
+    cursor = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate(self, data):
+        if data["validated_from"] > data["validated_to"]:
+            raise serializers.ValidationError(
+                {"validated_to": "La fin de la période doit suivre son début."})
+        if data.get("cursor"):
+            data["after"] = cursor_decode(data["cursor"])
+        return data
+
+
+def cursor_encode(invoice):
+    """An opaque position: after this invoice in (validated_at, id) order."""
+    raw = json.dumps([invoice.validated_at.isoformat(), invoice.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        moment, invoice_id = json.loads(raw)
+        when = datetime.fromisoformat(moment)
+    except (ValueError, TypeError):
+        raise serializers.ValidationError({"cursor": "Curseur invalide."}) from None
+    if when.tzinfo is None or not isinstance(invoice_id, str):
+        raise serializers.ValidationError({"cursor": "Curseur invalide."})
+    return when, invoice_id
 
 
 class InvoicePatch(InvoiceCreate):

@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(ACCOUNT + r"/sso/?$", views.AccountSso.as_view()),
     re_path(ACCOUNT + r"/settings/?$", views.AccountSettings.as_view()),
     re_path(ACCOUNT + r"/invoices/?$", views.AccountInvoices.as_view()),
+    re_path(r"^invoices/?$", views.Invoices.as_view()),
     # Before the invoice routes: "lock" is not an invoice id.
     re_path(r"^invoices/lock/?$", views.InvoicesLock.as_view()),
     re_path(INVOICE + r"/?$", views.InvoiceDetail.as_view()),

@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, services
+from .. import control, selectors, services
 from ..formats import iso_utc
 from . import serializers as shapes
 
@@ -84,6 +84,22 @@ class AccountInvoices(APIView):
             date=data["date"], customer_name=data["customer"]["name"],
             customer_account=data["customer"]["account"], lines=data["lines"])
         return Response(shapes.invoice_data(invoice), status=201)
+
+
+class Invoices(APIView):
+    """``GET /api/v1/invoices?account_id=…&validated_from=…&validated_to=…&cursor=…``: the
+    account's validated invoices, each as in a webhook's ``data.invoice`` (current version)."""
+
+    def get(self, request):
+        query = shapes.validated(shapes.InvoicesQuery, request.query_params)
+        account = selectors.get_account(query["account_id"])
+        size = control.invoices_page_size()
+        invoices = selectors.invoices_validated(
+            account=account, validated_from=query["validated_from"],
+            validated_to=query["validated_to"], after=query.get("after"), limit=size + 1)
+        page, more = invoices[:size], len(invoices) > size
+        return Response({"results": selectors.webhook_invoices(page),
+                         "next_cursor": shapes.cursor_encode(page[-1]) if more else None})
 
 
 class InvoiceDetail(APIView):

@@ -1,8 +1,10 @@
 """Invoices: validation and edits reach MEG as signed webhooks, retried; locks refuse edits."""
 
+import datetime
 import json
 import time
 
+import requests
 from standardwebhooks import Webhook
 
 from sandboxes.common.selfcheck import check
@@ -78,6 +80,9 @@ def check_invoices(base, api, url, receiver, browser):
     check(again and json.loads(again[0][1])["type"] == "invoice.updated",
           "resend re-emits invoice.updated with the entry of the current settings")
 
+    check_invoice_list(base, api, url, [(zero.json()["id"], None),
+                                        (invoice_id, json.loads(again[0][1])["data"]["invoice"])])
+
     lock = api.post(f"{url}/invoices/{invoice_id}/lock", json={"export_id": "exp_1"})
     relock = api.post(f"{url}/invoices/{invoice_id}/lock", json={"export_id": "exp_1"})
     check(lock.json() == relock.json() == {"id": invoice_id, "locked": True,
@@ -114,3 +119,46 @@ def check_invoices(base, api, url, receiver, browser):
     check(refused.status_code == 409 and "Facture verrouillée : exportée en comptabilité dans MEG"
           in refused.text, "the page refuses to edit a locked invoice, saying why")
     return invoice_id, zero.json()["id"]
+
+
+def check_invoice_list(base, api, url, expected):
+    """``GET /api/v1/invoices``: the account's validated invoices of a period, in validation
+    order, each as its last webhook carried it, a page at a time."""
+    today = datetime.date.today()
+    period = {"account_id": "acc_demo_dupont",
+              "validated_from": (today - datetime.timedelta(days=1)).isoformat(),
+              "validated_to": (today + datetime.timedelta(days=1)).isoformat()}
+    whole = api.get(f"{url}/invoices", params=period)
+    check(whole.status_code == 200 and whole.json()["next_cursor"] is None
+          and [item["id"] for item in whole.json()["results"]] == [i for i, _ in expected],
+          "the invoice list gives the validated invoices of the period", whole.text)
+    by_id = {item["id"]: item for item in whole.json()["results"]}
+    for invoice_id, webhook_invoice in expected:
+        if webhook_invoice is not None:
+            check(by_id[invoice_id] == webhook_invoice,
+                  "a listed invoice is exactly its last webhook's data.invoice", by_id[invoice_id])
+    requests.post(f"{base}/_sandbox/pages", json={"invoices": 1}, timeout=10)
+    try:
+        first = api.get(f"{url}/invoices", params=period).json()
+        second = api.get(f"{url}/invoices", params={**period,
+                                                    "cursor": first["next_cursor"]}).json()
+    finally:
+        requests.post(f"{base}/_sandbox/pages", json={"invoices": 100}, timeout=10)
+    check([item["id"] for item in first["results"] + second["results"]]
+          == [i for i, _ in expected] and first["next_cursor"] and second["next_cursor"] is None,
+          "the list pages with next_cursor until it is null", (first, second))
+    before = api.get(f"{url}/invoices", params={**period, "validated_to": (
+        today - datetime.timedelta(days=1)).isoformat()})
+    check(before.status_code == 200 and before.json()["results"] == [],
+          "invoices validated after validated_to are not listed", before.text)
+    for params, status, name in [
+            ({**period, "cursor": "nope"}, 400, "a bad cursor"),
+            ({**period, "validated_from": "2026-13-01"}, 400, "an impossible date"),
+            ({**period, "validated_from": period["validated_to"],
+              "validated_to": period["validated_from"]}, 400, "a reversed period"),
+            ({key: value for key, value in period.items() if key != "account_id"}, 400,
+             "no account"),
+            ({**period, "account_id": "acc_nope"}, 404, "an unknown account")]:
+        answer = api.get(f"{url}/invoices", params=params)
+        check(answer.status_code == status and "error" in answer.json(),
+              f"{name} answers {status}", answer.text)
