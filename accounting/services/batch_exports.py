@@ -5,7 +5,9 @@ its rules hold as they are: never across a closing date, nothing already exporte
 the service refuses is recorded as skipped with its own (French) reason.
 """
 
+import csv
 import datetime
+import io
 import logging
 import tempfile
 import time
@@ -23,6 +25,7 @@ from companies.models import Company
 from firms.attention import attention_scope
 from meg.queue import enqueue_on_commit
 
+from ..formats import csv_cell
 from ..models import BatchExport, ExportBatch, Journal
 from . import exports
 
@@ -242,9 +245,30 @@ def _write_zip(batch):
                                           "w") as target:
                     for chunk in iter(lambda s=source: s.read(1 << 20), b""):
                         target.write(chunk)
+            _write_summary(batch, archive)
         spool.seek(0)
         name = f"exports_{batch.date_from:%Y%m%d}-{batch.date_to:%Y%m%d}_{batch.pk}.zip"
         batch.zip_file.save(name, File(spool), save=False)
+
+
+SUMMARY_NAME = "entreprises_ignorees.csv"
+
+
+def _write_summary(batch, archive):
+    """``entreprises_ignorees.csv`` beside the files when a company was skipped or failed: the
+    archive says on its own what is missing and why (CSV as the import exports: ``;``, UTF-8
+    with a BOM, no formula)."""
+    left = batch_skipped(batch)
+    if not left:
+        return
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
+    writer.writerow([_("SIREN"), _("Entreprise"), _("État"), _("Raison")])
+    for item in left:
+        state = _("Ignorée") if item["status"] == "skipped" else _("Échec")
+        writer.writerow([csv_cell(item["siren"]), csv_cell(item["name"]), state,
+                         csv_cell(item["reason"])])
+    archive.writestr(SUMMARY_NAME, text.getvalue().encode("utf-8-sig"))
 
 
 def batch_zip_name(batch):
