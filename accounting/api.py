@@ -5,6 +5,7 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -106,7 +107,7 @@ class ExportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=ExportBatch.Format.choices)
     journals = serializers.ListField(child=serializers.CharField(max_length=8),
                                      allow_empty=False, required=False,
-                                     help_text="Codes des journaux (tous par défaut).")
+                                     help_text=_("Codes des journaux (tous par défaut)."))
     date_from = serializers.DateField()
     date_to = serializers.DateField()
     include_exported = serializers.BooleanField(default=False)
@@ -155,7 +156,7 @@ class JournalDetailView(CompanyAPIMixin, APIView):
 
 
 @extend_schema(parameters=[
-    OpenApiParameter("journal", OpenApiTypes.STR, description="Code du journal (ex. VT)"),
+    OpenApiParameter("journal", OpenApiTypes.STR, description=_("Code du journal (ex. VT)")),
     OpenApiParameter("date_from", OpenApiTypes.DATE),
     OpenApiParameter("date_to", OpenApiTypes.DATE)])
 class EntryListView(CompanyAPIMixin, generics.ListAPIView):
@@ -317,7 +318,8 @@ class CompaniesField(serializers.Field):
         if isinstance(data, list) and data and all(
                 isinstance(pk, int) and not isinstance(pk, bool) for pk in data):
             return data
-        raise serializers.ValidationError('« all » ou une liste d\'identifiants d\'entreprises.')
+        raise serializers.ValidationError(
+            _("« all » ou une liste d'identifiants d'entreprises."))
 
     def to_representation(self, value):
         return value

@@ -4,16 +4,17 @@ Such a request carries no session, no user and no CSRF token: the session, authe
 tenancy and messages middleware would only cost time on it (DESIGN §10, ingest). A view marked
 ``@machine_endpoint`` and routed on a fixed path (no converters) is called straight from
 ``LeanPathMiddleware``, placed right after ``SecurityMiddleware``, through what still applies
-to it: the language (``LocaleMiddleware``), the host check and Content-Length
-(``CommonMiddleware``) and ``X-Frame-Options``. Its own checks (the signature) are its
-authentication; it must be ``csrf_exempt`` anyway.
+to it: the language (``ChosenLanguageMiddleware``: French, or the language cookie), the host
+check and Content-Length (``CommonMiddleware``) and ``X-Frame-Options``. Its own checks (the
+signature) are its authentication; it must be ``csrf_exempt`` anyway.
 """
 
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
-from django.middleware.locale import LocaleMiddleware
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
+
+from .locale import ChosenLanguageMiddleware
 
 MARK = "machine_endpoint"
 
@@ -54,7 +55,7 @@ class LeanPathMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         self.endpoints = {}  # per URLconf, built on its first request
-        self.lean = LocaleMiddleware(CommonMiddleware(XFrameOptionsMiddleware(self._view)))
+        self.lean = ChosenLanguageMiddleware(CommonMiddleware(XFrameOptionsMiddleware(self._view)))
 
     def __call__(self, request):
         resolver = get_resolver(getattr(request, "urlconf", None))

@@ -104,11 +104,12 @@ MIDDLEWARE = [
     # Partners' signed webhooks skip sessions, users, tenancy and messages (meg/lean.py).
     "meg.lean.LeanPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # The user's language, else French: never the browser's (meg/locale.py).
+    "meg.locale.ChosenLanguageMiddleware",
     "meg.tenancy.TenantScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "meg.mfa.MFAPolicyMiddleware",
@@ -428,10 +429,10 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "partners.libeo.oidc.MegOIDCValidator",
     # What the consent screen lists; each claim goes out only under its scope
     # (partners.libeo.oidc.MegOIDCValidator.oidc_claim_scope).
-    "SCOPES": {"openid": "Un identifiant de votre compte MEG (un numéro, sans autre donnée)",
-               "email": "Votre adresse e-mail", "profile": "Votre nom",
-               "meg_company": "Le SIREN et le nom de l'entreprise pour laquelle vous vous "
-                              "connectez"},
+    "SCOPES": {"openid": _("Un identifiant de votre compte MEG (un numéro, sans autre donnée)"),
+               "email": _("Votre adresse e-mail"), "profile": _("Votre nom"),
+               "meg_company": _("Le SIREN et le nom de l'entreprise pour laquelle vous vous "
+                                "connectez")},
     "DEFAULT_SCOPES": ["openid"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
     "REQUEST_APPROVAL_PROMPT": "force",

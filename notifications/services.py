@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from meg.queue import enqueue_on_commit
@@ -47,6 +47,11 @@ def _absolute(url):
 
 
 def _send(user, subject, notifications):
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        _send_in_language(user, subject, notifications)
+
+
+def _send_in_language(user, subject, notifications):
     context = {"user": user, "notifications": notifications, "base_url": settings.MEG_BASE_URL,
                "links": [_absolute(n.url) for n in notifications]}
     message = EmailMultiAlternatives(

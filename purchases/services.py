@@ -91,7 +91,7 @@ def not_payable_message():
     if not methods:
         return _("Aucun mode de règlement ne permet de payer depuis MEG.")
     return (_("Choisissez « %(method)s » comme mode de règlement pour payer cette facture "
-              "depuis MEG.") % {"method": " » ou « ".join(methods)})
+              "depuis MEG.") % {"method": _(" » ou « ").join(methods)})
 
 
 def can_pay(user, invoice):

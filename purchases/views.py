@@ -51,7 +51,7 @@ def payment_box(user, invoice, **extra):
             "can_pay": services.can_pay(user, invoice),
             "provider_name": provider.name if provider else getattr(payment, "provider", ""),
             "paid_outside_meg": services.provider_for(invoice) is None,
-            "payable_methods": " » ou « ".join(services.payable_methods()), **extra}
+            "payable_methods": _(" » ou « ").join(services.payable_methods()), **extra}
 
 
 class InvoiceMixin(AchatsMixin):

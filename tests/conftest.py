@@ -92,6 +92,16 @@ def _fast_password_hasher_and_own_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _french_after_each_test():
+    """A request in English leaves English active in this thread (as Django's LocaleMiddleware
+    does): the next test starts in French, as every process does."""
+    yield
+    from django.utils import translation
+
+    translation.activate("fr")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits live in the cache: each test starts with a clean slate."""
     from django.core.cache import cache

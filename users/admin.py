@@ -15,7 +15,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Identité"), {"fields": ("first_name", "last_name")}),
+        (_("Identité"), {"fields": ("first_name", "last_name", "language")}),
         (_("Droits"), {"fields": ("is_active", "is_staff", "is_superuser", "groups",
                                   "user_permissions")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),

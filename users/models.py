@@ -4,6 +4,7 @@ A person can be a firm user, a company user of several companies, or both; those
 ``firms.FirmMembership`` and ``companies.CompanyMembership``, not here.
 """
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -17,7 +18,7 @@ class UserManager(BaseUserManager):
 
     def _create_user(self, email, password, **extra_fields):
         if not email:
-            raise ValueError("Une adresse e-mail est obligatoire.")
+            raise ValueError(_("Une adresse e-mail est obligatoire."))
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
@@ -37,6 +38,9 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     username = None
     email = models.EmailField(_("adresse e-mail"), unique=True)
+    # Empty until the user chooses in the user menu: MEG then speaks French (meg/locale.py).
+    language = models.CharField(_("langue"), max_length=10, blank=True,
+                                choices=settings.LANGUAGES)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -1,4 +1,4 @@
-"""Writes about a user's own credentials: REST API tokens."""
+"""Writes about a user's own account: REST API tokens, the language of their pages."""
 
 from datetime import timedelta
 
@@ -36,3 +36,10 @@ def api_token_revoke(*, token, actor, firm=None):
                      % {"key": token.token_key, "email": token.user.email},
                      data={"user_id": token.user_id, "token_key": token.token_key})
     return bool(deleted)
+
+
+def user_language_set(*, user, language):
+    """Remember the language ``user`` chose (one of ``settings.LANGUAGES``) for their pages."""
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Consent, OutboxAttempt, OutboxMessage, PartnerConnection
 
@@ -25,12 +27,13 @@ class ConsentAdmin(admin.ModelAdmin):
     list_select_related = ["company", "user"]
 
 
-@admin.action(description="Renvoyer maintenant")
+@admin.action(description=_("Renvoyer maintenant"))
 def deliver_now(modeladmin, request, queryset):
     from .outbox import outbox_retry_now
 
     count = outbox_retry_now(queryset)
-    messages.success(request, f"{count} appel(s) relancé(s).")
+    messages.success(request, ngettext("%(count)d appel relancé.", "%(count)d appels relancés.",
+                                       count) % {"count": count})
 
 
 ATTEMPT_FIELDS = ["number", "started_at", "finished_at", "duration_ms", "outcome",

@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import (
     LibeoConnectIntent,
@@ -62,8 +64,10 @@ class LibeoPaymentPollAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Vérifier maintenant chez Libeo (au prochain passage)")
+    @admin.action(description=_("Vérifier maintenant chez Libeo (au prochain passage)"))
     def check_now(self, request, queryset):
         count = queryset.update(next_check_at=timezone.now())
-        self.message_user(request, f"{count} paiement(s) vérifié(s) au prochain passage.",
+        self.message_user(request, ngettext(
+            "%(count)d paiement vérifié au prochain passage.",
+            "%(count)d paiements vérifiés au prochain passage.", count) % {"count": count},
                           messages.SUCCESS)

@@ -4,6 +4,7 @@ and token introspection answers only the resource servers MEG trusts."""
 from django.conf import settings
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.oauth2_backends import get_oauthlib_core
@@ -23,7 +24,7 @@ def shared_data(user, scopes):
         "profile": claims["name"],
         COMPANY_SCOPE: (f"{claims['meg_company_name']} (SIREN {claims['meg_company_siren']})"
                         if "meg_company_siren" in claims else
-                        "aucune entreprise en cours de connexion : rien ne sera transmis"),
+                        _("aucune entreprise en cours de connexion : rien ne sera transmis")),
     }
     return [(descriptions[scope], values.get(scope)) for scope in scopes
             if scope in descriptions]
