@@ -13,10 +13,11 @@ import tempfile
 import time
 import zipfile
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
@@ -128,12 +129,15 @@ def batch_export_run(batch_id, budget_seconds=BUDGET_SECONDS):
             batch.status = BatchExport.Status.RUNNING
             batch.save(update_fields=["status"])
         try:
-            for index in range(len(batch.results)):
-                if time.monotonic() > deadline:
-                    return batch
-                if _company_export(batch, index)["status"] == "pending":
-                    return batch  # its export still runs elsewhere: the continuation waits
-            _write_zip(batch)
+            # Reasons and the ZIP's summary in the language of the one who asked (a worker
+            # has no request to take it from).
+            with translation.override(batch.created_by.language or settings.LANGUAGE_CODE):
+                for index in range(len(batch.results)):
+                    if time.monotonic() > deadline:
+                        return batch
+                    if _company_export(batch, index)["status"] == "pending":
+                        return batch  # its export still runs elsewhere: the continuation waits
+                _write_zip(batch)
         except Exception as error:
             logger.exception("batch export %s failed", batch_id)
             BatchExport.objects.filter(pk=batch_id).update(

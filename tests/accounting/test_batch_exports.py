@@ -117,6 +117,23 @@ def test_batch_export_of_three_companies_with_one_skipped(
     assert b"".join(page_zip.streaming_content) == read(BatchExport.objects.get().zip_file)
 
 
+def test_the_worker_writes_reasons_and_summary_in_the_requesters_language(
+        three_companies, api, accountant, django_capture_on_commit_callbacks):
+    accountant.language = "en"
+    accountant.save(update_fields=["language"])
+    # The API request carries no language; the run happens later, in a worker.
+    response = api.post("/api/v1/exports/batch/", {**NOVEMBER, "format": "fec"},
+                        content_type="application/json")
+    assert response.status_code == 202
+    batch_export_run(response.json()["id"])
+    batch = BatchExport.objects.get()
+    (skipped,) = [item for item in batch.results if item["status"] == "skipped"]
+    assert skipped["reason"].startswith("No entry to export for this period"), skipped
+    rows = summary_rows(zipfile.ZipFile(batch.zip_file.open("rb")))
+    assert rows == [["SIREN", "Company", "State", "Reason"],
+                    [three_companies["C"].siren, "Entreprise C", "Ignored", skipped["reason"]]]
+
+
 def test_progress_per_company_while_it_runs(three_companies, api, accountant,
                                             django_capture_on_commit_callbacks):
     # The broker is not reached here (no on-commit run): the batch waits, then runs.

@@ -67,17 +67,17 @@ LABELS = {
         "reconnect": "Reconnect",
         "status_connected": "Connected",
         "settings": "Settings",
-        "batch_exports": "Monthly exports",
+        "batch_exports": "Month-end exports",
         "site_scope": "The companies of a site",
         "start": "Start the export",
-        "requested": "Monthly export requested",
+        "requested": "Month-end export requested",
         "download": "Download the ZIP archive",
         "exported": "Exported",
-        "skipped": "Skipped",
+        "skipped": "Ignored",
         "no_journal": "No journal for this company.",
         # The worker writes the archive in the language of the one who asked for it.
         "summary_header": ["SIREN", "Company", "State", "Reason"],
-        "summary_state": "Skipped",
+        "summary_state": "Ignored",
     },
 }
 SWITCH_TO = {"en": "English"}  # the user menu's button, in the language it switches to
