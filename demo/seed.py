@@ -258,6 +258,9 @@ def _attention_board(firm, accountant, today):
     def boss(company):
         return CompanyMembership.objects.get(company=company, role="dirigeant").user
 
+    # Each site's links were activated by its collaborateur (the board names them).
+    hugo = get_user_model().objects.get(email=HUGO)
+
     first, _end = last_month(today)
     mid = first + datetime.timedelta(days=14)
     # Lyon: Léa's ProGBat connection expired (she reconnects it herself); two companies with
@@ -277,22 +280,22 @@ def _attention_board(firm, accountant, today):
         if not companies[index].supplier_invoices.exists():
             _purchases(companies[index], accountant, boss(companies[index]), invoices)
     if not ProgbatLink.objects.filter(company=companies[6]).exists():
-        _demo_link(companies[6], accountant, status=ProgbatLink.Status.ERROR,
+        _demo_link(companies[6], lea, status=ProgbatLink.Status.ERROR,
                    error_code="siren_taken",
                    error_detail="Ce SIREN est déjà relié à un autre compte ProGBat (409) : "
                                 "saisissez les identifiants du compte existant.")
     # Grenoble: a link waiting for the consent, a trial ending in 10 days, a refused partner
     # event, and a payment that failed.
     if not ProgbatLink.objects.filter(company=companies[14]).exists():
-        _demo_link(companies[14], accountant, status=ProgbatLink.Status.PENDING_CONSENT)
+        _demo_link(companies[14], hugo, status=ProgbatLink.Status.PENDING_CONSENT)
     if not ProgbatLink.objects.filter(company=companies[15]).exists():
-        _demo_link(companies[15], accountant, status=ProgbatLink.Status.ACTIVE,
+        _demo_link(companies[15], hugo, status=ProgbatLink.Status.ACTIVE,
                    consented_at=timezone.now(), consented_by=boss(companies[15]),
                    linked_at=timezone.now(), progbat_account_id="acc_demo_trial_15",
                    plan="start_plus", licence_status=ProgbatLink.LicenceStatus.TRIAL,
                    trial_ends_at=timezone.now() + datetime.timedelta(days=10))
     if not ProgbatLink.objects.filter(company=companies[16]).exists():
-        _demo_link(companies[16], accountant, status=ProgbatLink.Status.ACTIVE,
+        _demo_link(companies[16], hugo, status=ProgbatLink.Status.ACTIVE,
                    consented_at=timezone.now(), consented_by=boss(companies[16]),
                    linked_at=timezone.now(), progbat_account_id="acc_demo_linked_16",
                    plan="premium", licence_status=ProgbatLink.LicenceStatus.LICENSED)

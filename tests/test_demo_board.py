@@ -88,6 +88,7 @@ def test_the_demo_board_has_a_row_of_each_kind_and_filters_by_site_and_collabora
     by_hugo, _ = board_rows(expert, collaborateur=hugo.user_id)
     assert by_hugo == board_rows(expert, site=grenoble.pk)[0]
     assert {company for _kind, company in by_hugo} == {name(14), name(15), name(16), name(17)}
+    assert "Hugo Bernard" in by_hugo[("progbat_link_pending", name(14))]  # who activated it
 
     # Léa sees her own connection as hers.
     mine, _ = board_rows(logged_in(demo.LEA), collaborateur=User.objects.get(email=demo.LEA).pk)

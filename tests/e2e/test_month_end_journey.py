@@ -19,6 +19,7 @@ import io
 import re
 import zipfile
 
+import kombu.pools
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -121,10 +122,10 @@ def celery_worker(demo, broker, progbat, settings, tmp_path):
 
 
 def _forget_broker_connections():
-    """The producer pools Celery keeps are bound to the broker they were made for."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    """The connection and producer pools Celery keeps (kombu's registry of them included) are
+    bound to the broker they were made for: closed and forgotten."""
+    kombu.pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
