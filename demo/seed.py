@@ -22,7 +22,7 @@ from companies.models import (
     ModuleActivation,
     Tier,
 )
-from firms.models import Firm, FirmMembership, PartnerConvention
+from firms.models import Firm, FirmMembership, PartnerConvention, Site
 from partners.common.models import Consent, Partner
 from partners.progbat.consent import CONSENT_TEXT, CONSENT_VERSION
 from partners.progbat.models import ProgbatLink, ProgbatUserAccess
@@ -45,6 +45,15 @@ LEFEVRE = {"name": "Lefèvre Couverture", "siret": "90000006800016", "city": "Br
 EXTRA_COMPANIES = 50
 TRADES = ["Maçonnerie", "Électricité", "Plomberie", "Menuiserie", "Peinture", "Couverture",
           "Carrelage", "Charpente", "Serrurerie", "Paysage"]
+# The attention board (*À traiter*) of Cabinet Démo is not empty: two sites, a collaborateur on
+# each with a portfolio of the extra companies, and one problem of each kind the board lists
+# (DESIGN §11's stable objects above are left as they are).
+SITES = [("Lyon", "Lyon"), ("Grenoble", "Grenoble")]
+COLLABORATEURS = {
+    "Lyon": ("lea@demo.meg.test", "Léa", "Rousseau", [4, 5, 6, 7]),
+    "Grenoble": ("hugo@demo.meg.test", "Hugo", "Bernard", [14, 15, 16, 17]),
+}
+LEA, HUGO = COLLABORATEURS["Lyon"][0], COLLABORATEURS["Grenoble"][0]
 TOWNS = ["Lyon", "Grenoble", "Annecy", "Valence", "Chambéry", "Saint-Étienne", "Bourg-en-Bresse",
          "Mâcon", "Vienne", "Villefranche"]
 
@@ -182,6 +191,136 @@ def _licence(company, user, *, tier, starts_on, ends_on):
         "firm": company.firm, "tier": tier, "starts_on": starts_on, "ends_on": ends_on})
 
 
+def extra_company_name(index):
+    return f"{TRADES[index % 10]} {TOWNS[index // 10 % 10]} {index:02d}"
+
+
+def last_month(today):
+    """The first and last days of the month before ``today``: what a month-end export takes
+    (the default period of *Exports mensuels*)."""
+    end = today.replace(day=1) - datetime.timedelta(days=1)
+    return end.replace(day=1), end
+
+
+def _purchases(company, accountant, dirigeant, invoices):
+    """Achats for the company, its dirigeant its administrator, and its supplier invoices (each
+    booked in the purchases journal as a draft entry: « à exporter »). Returns them."""
+    from decimal import Decimal
+
+    from purchases.services import invoice_create
+
+    company_services.modules_save(company=company, actor=accountant,
+                                  enabled_codes=["achats", "export-ecritures"])
+    company_services.user_module_access_set(
+        company=company, actor=accountant, user=dirigeant,
+        module=Module.objects.get(code="achats"), enabled=True, is_admin=True)
+    made = []
+    for number, supplier, iban, excl, method, issued, account in invoices:
+        excl = Decimal(excl)
+        vat = (excl * Decimal("0.20")).quantize(Decimal("0.01"))
+        made.append(invoice_create(
+            company=company, actor=dirigeant, supplier_name=supplier, supplier_iban=iban,
+            number=number, issue_date=issued, due_date=issued + datetime.timedelta(days=30),
+            amount_excl_tax=excl, vat_amount=vat, amount_incl_tax=excl + vat,
+            payment_method=method, expense_account=account))
+    return made
+
+
+def _demo_link(company, accountant, **fields):
+    """A ProGBat link of the board's demo (written directly, as Dupont's): the module on."""
+    ModuleActivation.objects.get_or_create(
+        firm=company.firm, company=company, module=Module.objects.get(code="progbat"),
+        defaults={"enabled": True, "changed_by": accountant})
+    return ProgbatLink.objects.create(firm=company.firm, company=company,
+                                      activated_at=timezone.now(), activated_by=accountant,
+                                      **fields)
+
+
+def _attention_board(firm, accountant, today):
+    """Sites, collaborateurs and their portfolios, and one problem of each kind (created once:
+    each is skipped when its object exists)."""
+    from accounting.models import InboxEvent
+    from partners.common.models import PartnerConnection
+    from purchases.models import Payment
+
+    companies = {}
+    for site_name, city in SITES:
+        site, _ = Site.objects.get_or_create(firm=firm, name=site_name, defaults={"city": city})
+        email, first_name, last_name, portfolio = COLLABORATEURS[site_name]
+        user = _user(email, first_name, last_name)
+        FirmMembership.objects.get_or_create(user=user, defaults={
+            "firm": firm, "role": FirmMembership.Role.COLLABORATEUR, "site": site})
+        for index in portfolio:
+            company = Company.objects.get(firm=firm, siret=siret_for(index))
+            company_services.accountant_attach(company=company, actor=accountant, user=user)
+            companies[index] = company
+
+    def boss(company):
+        return CompanyMembership.objects.get(company=company, role="dirigeant").user
+
+    # Each site's links were activated by its collaborateur (the board names them).
+    hugo = get_user_model().objects.get(email=HUGO)
+
+    first, _end = last_month(today)
+    mid = first + datetime.timedelta(days=14)
+    # Lyon: Léa's ProGBat connection expired (she reconnects it herself); two companies with
+    # entries of last month to export; a link in error; a company with nothing to export.
+    lea = get_user_model().objects.get(email=LEA)
+    PartnerConnection.objects.get_or_create(user=lea, partner=Partner.PROGBAT, defaults={
+        "firm": firm, "status": PartnerConnection.Status.EXPIRED,
+        "connected_at": timezone.now() - datetime.timedelta(days=95),
+        "last_error": "invalid_grant: refresh token expired"})
+    for index, invoices in [
+        (4, [("BM-1041", "Bétons du Rhône", "FR7630006000011234567890189", "2400.00",
+              "transfer", first + datetime.timedelta(days=4), "601000"),
+             ("GL-0077", "Garage Lumière", "", "380.00", "cheque", mid, "615500")]),
+        (5, [("SF-3310", "Sanitaires Fournitures", "", "920.00", "transfer",
+              first + datetime.timedelta(days=9), "601000")]),
+    ]:
+        if not companies[index].supplier_invoices.exists():
+            _purchases(companies[index], accountant, boss(companies[index]), invoices)
+    if not ProgbatLink.objects.filter(company=companies[6]).exists():
+        _demo_link(companies[6], lea, status=ProgbatLink.Status.ERROR,
+                   error_code="siren_taken",
+                   error_detail="Ce SIREN est déjà relié à un autre compte ProGBat (409) : "
+                                "saisissez les identifiants du compte existant.")
+    # Grenoble: a link waiting for the consent, a trial ending in 10 days, a refused partner
+    # event, and a payment that failed.
+    if not ProgbatLink.objects.filter(company=companies[14]).exists():
+        _demo_link(companies[14], hugo, status=ProgbatLink.Status.PENDING_CONSENT)
+    if not ProgbatLink.objects.filter(company=companies[15]).exists():
+        _demo_link(companies[15], hugo, status=ProgbatLink.Status.ACTIVE,
+                   consented_at=timezone.now(), consented_by=boss(companies[15]),
+                   linked_at=timezone.now(), progbat_account_id="acc_demo_trial_15",
+                   plan="start_plus", licence_status=ProgbatLink.LicenceStatus.TRIAL,
+                   trial_ends_at=timezone.now() + datetime.timedelta(days=10))
+    if not ProgbatLink.objects.filter(company=companies[16]).exists():
+        _demo_link(companies[16], hugo, status=ProgbatLink.Status.ACTIVE,
+                   consented_at=timezone.now(), consented_by=boss(companies[16]),
+                   linked_at=timezone.now(), progbat_account_id="acc_demo_linked_16",
+                   plan="premium", licence_status=ProgbatLink.LicenceStatus.LICENSED)
+        InboxEvent.objects.create(
+            firm=firm, company=companies[16], partner=Partner.PROGBAT,
+            webhook_id="msg_demo_refused_16", event_type="invoice.validated",
+            source_ref="inv_demo_16_001", source_version=1,
+            payload={"type": "invoice.validated", "data": {"invoice": {
+                "id": "inv_demo_16_001", "number": "F2026-0412", "version": 1}}},
+            status=InboxEvent.Status.REJECTED, processed_at=timezone.now(),
+            reason="Compte 7061 sans compte parent au plan comptable : créez-le dans ProGBat "
+                   "(Paramètres → Comptabilité) puis revalidez la facture.")
+    if not companies[17].supplier_invoices.exists():
+        (invoice,) = _purchases(companies[17], accountant, boss(companies[17]), [
+            ("EA-5120", "Échafaudages Alpes", "FR7610107001011234567890129", "1650.00",
+             "libeo", mid, "613500")])
+        Payment.objects.create(
+            firm=firm, company=companies[17], invoice=invoice, provider="libeo", attempt=1,
+            idempotency_key=f"demo-failed-{invoice.pk}", amount=invoice.amount_incl_tax,
+            execution_date=today - datetime.timedelta(days=2),
+            status=Payment.Status.FAILED, error_code="insufficient_funds",
+            error_detail="Solde insuffisant sur le compte Libeo.",
+            requested_by=boss(companies[17]))
+
+
 @transaction.atomic
 def seed_demo(today=None):
     today = today or timezone.localdate()
@@ -220,7 +359,7 @@ def seed_demo(today=None):
                      Company.State.INACTIVATED if index % 10 == 3 else Company.State.ACTIVATED)
             dossier = (Company.DossierType.TRESORERIE if index % 3 == 0
                        else Company.DossierType.ENGAGEMENT)
-            data = {"name": f"{TRADES[index % 10]} {TOWNS[index // 10 % 10]} {index:02d}",
+            data = {"name": extra_company_name(index),
                     "siret": siret_for(index), "city": TOWNS[index // 10 % 10],
                     "dirigeant": (f"dirigeant{index:02d}@demo.meg.test", "Client",
                                   f"N°{index:02d}")}
@@ -231,4 +370,5 @@ def seed_demo(today=None):
                      tier=Tier.PREMIUM if index % 3 == 0 else Tier.FREE,
                      starts_on=today - datetime.timedelta(days=200),
                      ends_on=today + datetime.timedelta(days=ends_in))
+        _attention_board(firm, accountant, today)
     return firm

@@ -94,6 +94,25 @@ def attention_counts(scope):
     return counts
 
 
+def attention_counts_of_request(request, firm):
+    """The firm's unfiltered counts, computed once per request: the dashboard's block and the
+    navigation's badge share them (no query added to the dashboard)."""
+    counts = getattr(request, "_meg_attention_counts", None)
+    if counts is None:
+        counts = request._meg_attention_counts = attention_counts(attention_scope(firm=firm))
+    return counts
+
+
+def attention_total_of_request(request, firm):
+    """How many rows the unfiltered board has: the navigation's badge. The board page itself,
+    unfiltered, already knows it (``request._meg_attention_total``)."""
+    total = getattr(request, "_meg_attention_total", None)
+    if total is None:
+        total = request._meg_attention_total = sum(
+            count.rows for count in attention_counts_of_request(request, firm))
+    return total
+
+
 class AttentionFilterForm(forms.Form):
     """The board's filters; a site or collaborateur of another firm is not a valid choice."""
 

@@ -19,7 +19,12 @@ from users.models import ApiToken
 from users.services import api_token_create, api_token_revoke
 
 from . import services
-from .attention import AttentionFilterForm, attention_counts, attention_rows, attention_scope
+from .attention import (
+    AttentionFilterForm,
+    attention_counts_of_request,
+    attention_rows,
+    attention_scope,
+)
 from .forms import (
     ApiTokenForm,
     AuditFilterForm,
@@ -46,9 +51,9 @@ class DashboardView(FirmMixin, TemplateView):
     def get_context_data(self, **kwargs):
         panels = [(panel.template_name, panel.context(self.request, firm=self.firm))
                   for panel in registry.dashboard_panels]
+        attention = attention_counts_of_request(self.request, self.firm)
         return super().get_context_data(figures=dashboard_figures(firm=self.firm),
-                                        attention=attention_counts(attention_scope(firm=self.firm)),
-                                        panels=panels, **kwargs)
+                                        attention=attention, panels=panels, **kwargs)
 
 
 class FirmUsersView(FirmMixin, FormView):
@@ -314,5 +319,7 @@ class AttentionView(FirmMixin, TemplateView):
             scope = attention_scope(firm=self.firm, site=filters.get("site"),
                                     collaborateur=filters.get("collaborateur"))
             rows = attention_rows(scope, kind=filters.get("kind"))
+            if not any(filters.values()):  # the whole board: the navigation's badge too
+                self.request._meg_attention_total = len(rows)
         return super().get_context_data(form=form, total=len(rows),
                                         page=paginate(self.request, rows), **kwargs)

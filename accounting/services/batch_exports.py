@@ -5,16 +5,19 @@ its rules hold as they are: never across a closing date, nothing already exporte
 the service refuses is recorded as skipped with its own (French) reason.
 """
 
+import csv
 import datetime
+import io
 import logging
 import tempfile
 import time
 import zipfile
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
@@ -23,6 +26,7 @@ from companies.models import Company
 from firms.attention import attention_scope
 from meg.queue import enqueue_on_commit
 
+from ..formats import csv_cell
 from ..models import BatchExport, ExportBatch, Journal
 from . import exports
 
@@ -125,12 +129,15 @@ def batch_export_run(batch_id, budget_seconds=BUDGET_SECONDS):
             batch.status = BatchExport.Status.RUNNING
             batch.save(update_fields=["status"])
         try:
-            for index in range(len(batch.results)):
-                if time.monotonic() > deadline:
-                    return batch
-                if _company_export(batch, index)["status"] == "pending":
-                    return batch  # its export still runs elsewhere: the continuation waits
-            _write_zip(batch)
+            # Reasons and the ZIP's summary in the language of the one who asked (a worker
+            # has no request to take it from).
+            with translation.override(batch.created_by.language or settings.LANGUAGE_CODE):
+                for index in range(len(batch.results)):
+                    if time.monotonic() > deadline:
+                        return batch
+                    if _company_export(batch, index)["status"] == "pending":
+                        return batch  # its export still runs elsewhere: the continuation waits
+                _write_zip(batch)
         except Exception as error:
             logger.exception("batch export %s failed", batch_id)
             BatchExport.objects.filter(pk=batch_id).update(
@@ -242,9 +249,30 @@ def _write_zip(batch):
                                           "w") as target:
                     for chunk in iter(lambda s=source: s.read(1 << 20), b""):
                         target.write(chunk)
+            _write_summary(batch, archive)
         spool.seek(0)
         name = f"exports_{batch.date_from:%Y%m%d}-{batch.date_to:%Y%m%d}_{batch.pk}.zip"
         batch.zip_file.save(name, File(spool), save=False)
+
+
+SUMMARY_NAME = "entreprises_ignorees.csv"
+
+
+def _write_summary(batch, archive):
+    """``entreprises_ignorees.csv`` beside the files when a company was skipped or failed: the
+    archive says on its own what is missing and why (CSV as the import exports: ``;``, UTF-8
+    with a BOM, no formula)."""
+    left = batch_skipped(batch)
+    if not left:
+        return
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
+    writer.writerow([_("SIREN"), _("Entreprise"), _("État"), _("Raison")])
+    for item in left:
+        state = _("Ignorée") if item["status"] == "skipped" else _("Échec")
+        writer.writerow([csv_cell(item["siren"]), csv_cell(item["name"]), state,
+                         csv_cell(item["reason"])])
+    archive.writestr(SUMMARY_NAME, text.getvalue().encode("utf-8-sig"))
 
 
 def batch_zip_name(batch):

@@ -1,5 +1,6 @@
 """Month-end batch export: many companies, one job, one ZIP, a summary of what was skipped."""
 
+import csv
 import datetime
 import io
 import zipfile
@@ -53,6 +54,15 @@ def request_batch(client, capture, **body):
                            content_type="application/json")
 
 
+SUMMARY = "entreprises_ignorees.csv"
+
+
+def summary_rows(archive):
+    """The ZIP's summary of the companies skipped (CSV, ``;``, UTF-8 with a BOM)."""
+    text = archive.read(SUMMARY).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text), delimiter=";"))
+
+
 def read(field):
     with field.open("rb") as handle:
         return handle.read()
@@ -83,9 +93,13 @@ def test_batch_export_of_three_companies_with_one_skipped(
         export = ExportBatch.objects.get(company=three_companies[name])
         assert export.status == "done"
         expected[f"{three_companies[name].siren}/{export.file_name}"] = read(export.file)
-    assert sorted(archive.namelist()) == sorted(expected)
+    assert sorted(archive.namelist()) == sorted([*expected, SUMMARY])
     for path, content in expected.items():
         assert archive.read(path) == content
+    # And what was skipped, with why, for whoever opens the archive alone.
+    assert summary_rows(archive) == [
+        ["SIREN", "Entreprise", "État", "Raison"],
+        [three_companies["C"].siren, "Entreprise C", "Ignorée", skipped["reason"]]]
     assert not ExportBatch.objects.filter(company=three_companies["C"]).exists()
 
     # Safe to run twice: nothing is exported again.
@@ -101,6 +115,23 @@ def test_batch_export_of_three_companies_with_one_skipped(
     assert f"/cabinet/exports-mensuels/{batch_id}/fichier/" in html
     page_zip = client_for(accountant).get(f"/cabinet/exports-mensuels/{batch_id}/fichier/")
     assert b"".join(page_zip.streaming_content) == read(BatchExport.objects.get().zip_file)
+
+
+def test_the_worker_writes_reasons_and_summary_in_the_requesters_language(
+        three_companies, api, accountant, django_capture_on_commit_callbacks):
+    accountant.language = "en"
+    accountant.save(update_fields=["language"])
+    # The API request carries no language; the run happens later, in a worker.
+    response = api.post("/api/v1/exports/batch/", {**NOVEMBER, "format": "fec"},
+                        content_type="application/json")
+    assert response.status_code == 202
+    batch_export_run(response.json()["id"])
+    batch = BatchExport.objects.get()
+    (skipped,) = [item for item in batch.results if item["status"] == "skipped"]
+    assert skipped["reason"].startswith("No entry to export for this period"), skipped
+    rows = summary_rows(zipfile.ZipFile(batch.zip_file.open("rb")))
+    assert rows == [["SIREN", "Company", "State", "Reason"],
+                    [three_companies["C"].siren, "Entreprise C", "Ignored", skipped["reason"]]]
 
 
 def test_progress_per_company_while_it_runs(three_companies, api, accountant,
@@ -146,7 +177,11 @@ def test_a_period_across_a_closing_date_skips_each_company_with_the_reason(
     assert all(item["status"] == "skipped" and item["reason"].startswith(
         "La période traverse la clôture de l'exercice du 31/12/2026") for item in across)
     assert not ExportBatch.objects.exists()
-    assert zipfile.ZipFile(batch.zip_file.open("rb")).namelist() == []
+    archive = zipfile.ZipFile(batch.zip_file.open("rb"))
+    assert archive.namelist() == [SUMMARY]
+    rows = summary_rows(archive)[1:]
+    assert len(rows) == 3 and {row[2] for row in rows} == {"Ignorée"}
+    assert all(row[3].startswith("La période traverse la clôture") for row in rows)
     html = client.get(response["Location"]).content.decode()
     assert "La période traverse la clôture" in html
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounting.models import InboxEvent, IntegrityCheck
+from accounting.models import Entry, InboxEvent, IntegrityCheck
 from accounting.tasks import journals_verify
 from partners.common.models import PartnerConnection
 from partners.progbat import client as progbat_client
@@ -340,6 +340,39 @@ def test_the_dashboard_counts_match_the_page(two_sites, accountant):
     assert {k: int(v) for k, v in counted.items()} == listed
 
 
+
+# --- The navigation's link ----------------------------------------------------------------------
+
+def nav_badge(html):
+    """The text of the top navigation's « À traiter » link and its badge (None: no badge)."""
+    link = re.search(r'<a href="/cabinet/a-traiter/" data-testid="nav-attention"[^>]*>(.*?)</a>',
+                     html, re.S)
+    assert link, "no « À traiter » link in the navigation"
+    badge = re.search(r'data-testid="attention-badge"[^>]*>(\d+)</mark>', link.group(1))
+    return re.sub(r"<[^>]+>.*", "", link.group(1)).strip(), badge and int(badge.group(1))
+
+
+def test_the_navigation_links_to_the_board_with_its_number_of_rows(two_sites, accountant,
+                                                                    dirigeant):
+    client = client_for(accountant)
+    everything = len(rows(board(client)))
+    assert everything == 5
+    for url in ("/cabinet/", "/cabinet/entreprises/", BOARD, "/cabinet/exports-mensuels/"):
+        html = unescape(client.get(url).content.decode())
+        assert nav_badge(html) == ("À traiter", everything), url
+    # Filtered, the page shows fewer rows; the badge still counts the whole firm.
+    html = board(client, site=two_sites["lyon"].pk)
+    assert len(rows(html)) == 2 and nav_badge(html) == ("À traiter", 5)
+    # Fixed causes leave the badge; nothing left, no badge.
+    PartnerConnection.objects.all().update(status=PartnerConnection.Status.CONNECTED)
+    assert nav_badge(unescape(client.get("/cabinet/").content.decode()))[1] == 3
+    Entry.objects.filter(firm=two_sites["A"].firm, state="draft").delete()
+    assert nav_badge(unescape(client.get("/cabinet/").content.decode())) == ("À traiter", None)
+    # Company users have no firm board, hence no link.
+    assert 'data-testid="nav-attention"' not in client_for(dirigeant).get(
+        f"/entreprise/{dirigeant.company_memberships.first().company_id}/").content.decode()
+
+
 # --- Query count --------------------------------------------------------------------------------
 
 def add_companies_with_every_problem(firm, admin, n, start):
@@ -385,4 +418,6 @@ def test_the_query_count_does_not_grow_with_the_number_of_companies(firm, accoun
     filtered = queries_for(client, f"{BOARD}?collaborateur={accountant.pk}")[0]
     assert page_30 == page_3
     assert dashboard_30 == dashboard_3 <= 12  # DESIGN §10, the board's block included
-    assert filtered <= page_3 + 1  # the filter's own choice lookup, nothing per company
+    # The filter's own choice lookup and the navigation badge's count of the whole firm (one
+    # UNION query; the unfiltered page counts its own rows), nothing per company.
+    assert filtered <= page_3 + 2
