@@ -16,7 +16,7 @@ def journals_summary(*, company):
 
 def preview_lines(*, company, journal_codes=None, date_from=None, date_to=None):
     lines = (EntryLine.objects.filter(entry__company=company)
-             .select_related("entry", "entry__journal")
+             .select_related("entry", "entry__journal", "lettered__lettering")
              .order_by("entry__date", "entry__journal__code", "entry__number", "position"))
     if journal_codes:
         lines = lines.filter(entry__journal__code__in=journal_codes)

@@ -3,6 +3,7 @@
 line; the lettering lives outside the entries, so exported entries and the seal never move."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -65,6 +66,15 @@ def test_a_paid_payment_is_a_bqlb_entry_lettered_with_its_invoice(payment):
     assert lettering.date == datetime.date(2026, 11, 21)
     invoice_401 = EntryLine.objects.get(entry__journal__code="HA", account="401000")
     assert invoice_401.lettered.lettering == lettering  # same code on both lines
+
+
+def test_the_export_preview_shows_the_lettering_code_on_both_401_lines(payment, accountant):
+    settle(payment, "paid", executed_at=EXECUTED)
+    html = client_for(accountant).get(
+        f"/entreprise/{payment.company_id}/export-ecritures/").content.decode()
+    assert "Code de lettrage" in html
+    codes = re.findall(r'data-testid="lettering"[^>]*>([^<]*)<', html)
+    assert sorted(codes) == ["A", "A"]  # the invoice's 401 line and the payment's
 
 
 def test_the_fec_carries_the_lettering_on_both_lines_and_passes_its_check(
