@@ -2,6 +2,7 @@
 that follows edits until it is exported, then corrected by entries of the differences."""
 
 import datetime
+import re
 from decimal import Decimal
 from html import unescape
 
@@ -105,6 +106,15 @@ def test_a_multi_rate_invoice_keeps_its_rates_and_books_one_vat_line(achats, dir
     page = unescape(client_for(dirigeant).get(achats_url(achats, f"{invoice.pk}/")).content
                     .decode())
     assert 'name="tva-1-base_amount"' in page and "200.00" in page
+
+
+def test_the_new_invoice_form_prefills_no_vat_amount_that_would_contradict_the_lines(
+        achats, dirigeant):
+    """A person who fills only the VAT lines leaves the totals as the form shows them: a TVA
+    prefilled with 0.00 was posted back and refused as « not the sum of the lines »."""
+    page = unescape(client_for(dirigeant).get(achats_url(achats, "nouvelle/")).content.decode())
+    (vat_input,) = re.findall(r'<input[^>]*name="vat_amount"[^>]*>', page)
+    assert "value=" not in vat_input
 
 
 @pytest.mark.parametrize(("extra", "message"), [
