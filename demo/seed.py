@@ -3,6 +3,7 @@
 It builds on every app, partners included: this package sits above them all (DESIGN §2)."""
 
 import datetime
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -157,6 +158,77 @@ def _book_supplier_invoices(company):
     invoices_book(company.supplier_invoices.all())
 
 
+# What the demo shows of DESIGN §7.2 on Dupont Bâtiment (README, « Achats et paiements dans
+# les écritures »): which invoice is paid, which payment failed, which invoice was edited after
+# its entry was exported.
+DEMO_PAID_INVOICE = "MR-2611"
+DEMO_FAILED_INVOICE = "EL-0457"
+DEMO_FAILURE_REASON = "IBAN du fournisseur clôturé : demandez-lui un nouveau RIB."
+DEMO_CORRECTED_INVOICE = "LOC-88"
+
+
+def _demo_payment(invoice, user, *, status, executed_at=None, reason=""):
+    """A Libeo payment as Libeo would have reported it: scheduled, then ``status``.
+
+    Written around Libeo (the seed calls no partner, as for the ProGBat link) but settled
+    through ``payment_settle``, the one write path of payment states: a paid one is booked in
+    the Libeo payments journal (BQLB) and lettered with its invoice, a failed one leaves the
+    invoice payable again with its reason."""
+    from purchases.models import Payment
+    from purchases.providers import PaymentResult
+    from purchases.services import payment_settle
+
+    payment = Payment.objects.create(
+        firm_id=invoice.firm_id, company=invoice.company, invoice=invoice, provider="libeo",
+        attempt=1, idempotency_key=f"meg-demo-pay:{invoice.pk}:1",
+        amount=invoice.amount_incl_tax,
+        execution_date=timezone.localdate(executed_at) if executed_at else invoice.due_date,
+        requested_by=user)
+    reference = f"pay_demo_{invoice.pk:06d}"
+    payment_settle(payment=payment, result=PaymentResult(
+        status=Payment.Status.SCHEDULED, provider_payment_id=reference))
+    return payment_settle(payment=payment, result=PaymentResult(
+        status=status, provider_payment_id=reference, executed_at=executed_at,
+        error_code="" if status == Payment.Status.PAID else f"libeo_{status}",
+        error_detail=reason))
+
+
+def _books_demo(company, user, accountant, today):
+    """Dupont's purchases in the books, each step once (a step already done is left):
+    the first invoices' HA entries exported, one of them edited afterwards (a correcting
+    entry), one invoice paid by Libeo (its BQLB entry lettered with the invoice), one Libeo
+    payment failed (the invoice payable again, with the reason)."""
+    from accounting.models import Entry
+    from accounting.services.exports import export_request, export_run
+    from bridges.purchases_books import source_ref
+    from purchases.models import Payment
+    from purchases.services import invoice_update
+
+    invoices = {invoice.number: invoice for invoice in company.supplier_invoices.filter(
+        number__in=[DEMO_PAID_INVOICE, DEMO_FAILED_INVOICE, DEMO_CORRECTED_INVOICE])}
+    corrected = invoices.get(DEMO_CORRECTED_INVOICE)
+    if corrected is not None and corrected.version == 1:
+        entry = Entry.objects.filter(company=company, source_ref=source_ref(corrected)).first()
+        if entry is not None and entry.state == Entry.State.DRAFT:
+            day = entry.date
+            batch = export_request(company=company, actor=accountant, format="fec",
+                                   journal_codes=["HA"], date_from=day, date_to=day)
+            export_run(batch.pk)  # now, so that the edit below finds the entry exported
+            entry.refresh_from_db()
+        if entry is not None and entry.state == Entry.State.EXPORTED:
+            # The rental was longer than invoiced: 340 € HT instead of 310 €.
+            invoice_update(invoice=corrected, actor=user, amount_excl_tax=Decimal("340.00"),
+                           vat_amount=Decimal("68.00"), amount_incl_tax=Decimal("408.00"))
+    paid = invoices.get(DEMO_PAID_INVOICE)
+    if paid is not None and not paid.payments.exists():
+        executed_at = timezone.make_aware(datetime.datetime.combine(
+            today - datetime.timedelta(days=3), datetime.time(10, 30)))
+        _demo_payment(paid, user, status=Payment.Status.PAID, executed_at=executed_at)
+    failed = invoices.get(DEMO_FAILED_INVOICE)
+    if failed is not None and not failed.payments.exists():
+        _demo_payment(failed, user, status=Payment.Status.FAILED, reason=DEMO_FAILURE_REASON)
+
+
 def register_libeo_client():
     """The Libeo sandbox as a client of MEG's OpenID provider ("Me connecter avec MEG")."""
     from django.conf import settings
@@ -204,6 +276,7 @@ def seed_demo(today=None):
                 company=dupont, actor=accountant, user=dirigeant,
                 module=Module.objects.get(code="achats"), enabled=True, is_admin=True)
         _book_supplier_invoices(dupont)
+        _books_demo(dupont, dirigeant, accountant, today)
         _licence(dupont, dirigeant, tier=Tier.PREMIUM,
                  starts_on=today - datetime.timedelta(days=90),
                  ends_on=today + datetime.timedelta(days=275))

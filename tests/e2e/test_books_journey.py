@@ -16,6 +16,7 @@ import datetime
 import os
 import re
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -236,7 +237,7 @@ def test_a_supplier_invoice_paid_with_libeo_reaches_the_books_lettered(
     expect(download_link).to_have_text(re.compile(rf"^{dupont.siren}_.+\.txt$"), timeout=30_000)
     with accountant.expect_download() as download:
         download_link.click()
-    content = open(download.value.path(), "rb").read()
+    content = Path(download.value.path()).read_bytes()
     rows = [row for row in fec_rows(content) if row["PieceRef"] == NUMBER]
     assert {row["JournalCode"] for row in rows} == {"HA", "BQLB"}
     lettered = sorted((row["JournalCode"], row["CompteNum"], row["CompAuxNum"],

@@ -156,3 +156,20 @@ def test_a_new_supplier_code_moves_both_drafts_and_keeps_their_lettering(payment
         "entry__journal", "lettered__lettering").order_by("entry__journal__code")
     assert [(line.entry.journal.code, line.aux_account, line.lettered.lettering.code)
             for line in lines] == [("BQLB", "FRHONE", "A"), ("HA", "FRHONE", "A")]
+
+
+def test_the_api_lists_the_company_payments_with_when_the_money_left_or_why_not(
+        payment, achats, dirigeant, accountant, api):  # noqa: F811
+    settle(payment, "paid", executed_at=EXECUTED)
+    failed = invoice_pay(invoice=make_invoice(achats, dirigeant, number="F-2026-002"),
+                         actor=dirigeant)
+    settle(failed, "failed", error_code="libeo_failed", error_detail="IBAN clôturé.")
+    response = api.get(f"/api/v1/companies/{achats.pk}/payments/")
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == [
+        {"id": failed.pk, "invoice": failed.invoice_id, "provider": "libeo",
+         "status": "failed", "provider_payment_id": "pay_1", "executed_at": None,
+         "failure_reason": "IBAN clôturé."},
+        {"id": payment.pk, "invoice": payment.invoice_id, "provider": "libeo",
+         "status": "paid", "provider_payment_id": "pay_1",
+         "executed_at": "2026-11-21T00:30:00+01:00", "failure_reason": ""}]
