@@ -8,13 +8,15 @@ process, on the test database) sends the invoice and the payment to the sandbox,
 schedules it. The sandbox's test control then reports the transfer made; MEG learns it the way
 beat makes it learn it (``libeo_payments_poll`` published to the worker), and the invoice shows
 when the money left. The accountant opens the export space: the purchases entry (HA) and the
-payment entry (BQLB) are there, their supplier lines lettered with one code, and the FEC
-exported and downloaded carries that code (EcritureLet) on both.
+payment entry (BQLB) are there, their supplier lines lettered with one code; the paperclip of
+the purchases entry opens the invoice's PDF; the export « Inclure les pièces » is one ZIP, its
+FEC carrying that code (EcritureLet) on both lines and the PDF named by its PieceRef.
 """
 
 import datetime
 import os
 import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -154,7 +156,9 @@ def test_a_supplier_invoice_paid_with_libeo_reaches_the_books_lettered(
     page.locator("[name=due_date]").fill((today + datetime.timedelta(days=30)).isoformat())
     page.locator("[name=payment_method]").select_option("libeo")
     page.locator("[name=expense_account]").fill("601000")
-    page.locator("[name=pdf]").set_input_files(invoice_pdf(tmp_path / "facture-beton.pdf"))
+    pdf_path = invoice_pdf(tmp_path / "facture-beton.pdf")
+    pdf_bytes = pdf_path.read_bytes()
+    page.locator("[name=pdf]").set_input_files(pdf_path)
     page.locator("[name=tva-0-rate]").select_option("20")
     page.locator("[name=tva-0-base_amount]").fill("1000.00")
     page.locator("[name=tva-1-rate]").select_option("10")
@@ -227,17 +231,35 @@ def test_a_supplier_invoice_paid_with_libeo_reaches_the_books_lettered(
     expect(lines.filter(has_text="512000")).to_contain_text("1 750,00")
     screenshot(accountant, "books-6-preview-lettered")
 
-    # 6. The export: FEC of the journals (all ticked), downloaded; both supplier lines carry
-    #    the lettering code and its date.
+    # The HA entry carries its pièce: the paperclip opens the invoice's PDF (a new tab).
+    paperclip = lines.get_by_test_id("entry-document")
+    expect(paperclip).to_have_count(1)  # on the purchases entry, once
+    with accountant.expect_popup() as popup:
+        paperclip.click()
+    assert re.search(rf"/entreprise/{dupont.pk}/export-ecritures/", popup.value.url)
+    popup.value.close()
+    piece = accountant.request.get(paperclip.get_attribute("href"))
+    assert piece.ok and piece.headers["content-type"] == "application/pdf"
+    assert piece.body() == pdf_bytes
+
+    # 6. The export with its pièces (« Inclure les pièces »): one ZIP, downloaded, holding the
+    #    FEC of the journals (all ticked) and the PDF named by its PieceRef; in the FEC both
+    #    supplier lines carry the lettering code and its date.
     accountant.once("dialog", lambda dialog: dialog.accept())
     form = accountant.get_by_test_id("export-form")
+    form.get_by_test_id("include-documents").locator("input").check()
     form.get_by_test_id("export-submit").click()
     download_link = accountant.get_by_test_id("export-row").first.get_by_test_id(
         "export-download")
-    expect(download_link).to_have_text(re.compile(rf"^{dupont.siren}_.+\.txt$"), timeout=30_000)
+    expect(download_link).to_have_text(re.compile(rf"^{dupont.siren}_.+_pieces\.zip$"),
+                                       timeout=30_000)
     with accountant.expect_download() as download:
         download_link.click()
-    content = Path(download.value.path()).read_bytes()
+    archive = zipfile.ZipFile(download.value.path())
+    assert archive.testzip() is None
+    (fec_name,) = [name for name in archive.namelist() if name.endswith(".txt")]
+    assert archive.read(f"pieces/{NUMBER}.pdf") == pdf_bytes
+    content = archive.read(fec_name)
     rows = [row for row in fec_rows(content) if row["PieceRef"] == NUMBER]
     assert {row["JournalCode"] for row in rows} == {"HA", "BQLB"}
     lettered = sorted((row["JournalCode"], row["CompteNum"], row["CompAuxNum"],
