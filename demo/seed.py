@@ -165,6 +165,7 @@ DEMO_PAID_INVOICE = "MR-2611"
 DEMO_FAILED_INVOICE = "EL-0457"
 DEMO_FAILURE_REASON = "IBAN du fournisseur clôturé : demandez-lui un nouveau RIB."
 DEMO_CORRECTED_INVOICE = "LOC-88"
+DEMO_INVOICES = ["MR-2611", "EL-0457", "LOC-88", "OP-5521", "CP-20931"]
 
 
 def _demo_payment(invoice, user, *, status, executed_at=None, reason=""):
@@ -193,6 +194,52 @@ def _demo_payment(invoice, user, *, status, executed_at=None, reason=""):
         error_detail=reason))
 
 
+def demo_invoice_pdf(number, supplier, total):
+    """A one-page PDF invoice (« Facture <number> », the supplier, the total), written by hand
+    so that the demo needs no PDF library: Helvetica, WinAnsi text, a valid cross-reference."""
+    def text(value):
+        return value.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    lines = [(72, 760, 20, f"Facture {number}"), (72, 730, 12, supplier),
+             (72, 700, 12, f"Total TTC : {total} EUR"),
+             (72, 670, 9, "Document de démonstration MEG (Dupont Bâtiment).")]
+    stream = "\n".join(f"BT /F1 {size} Tf {x} {y} Td ({text(value)}) Tj ET"
+                        for x, y, size, value in lines).encode("cp1252")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number_, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number_ + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _attach_demo_pdfs(company, user):
+    """Each demo invoice has its PDF: the pièce of its purchases entry (paperclip in the
+    export space, ``pieces/<PieceRef>.pdf`` in an export with pièces)."""
+    from django.core.files.base import ContentFile
+
+    from purchases.services import invoice_update
+
+    for invoice in company.supplier_invoices.filter(number__in=DEMO_INVOICES, pdf=""):
+        invoice_update(invoice=invoice, actor=user, pdf=ContentFile(
+            demo_invoice_pdf(invoice.number, invoice.supplier_name,
+                             f"{invoice.amount_incl_tax:.2f}".replace(".", ",")),
+            name=f"{invoice.number}.pdf"))
+
+
 def _books_demo(company, user, accountant, today):
     """Dupont's purchases in the books, each step once (a step already done is left):
     the first invoices' HA entries exported, one of them edited afterwards (a correcting
@@ -207,7 +254,8 @@ def _books_demo(company, user, accountant, today):
     invoices = {invoice.number: invoice for invoice in company.supplier_invoices.filter(
         number__in=[DEMO_PAID_INVOICE, DEMO_FAILED_INVOICE, DEMO_CORRECTED_INVOICE])}
     corrected = invoices.get(DEMO_CORRECTED_INVOICE)
-    if corrected is not None and corrected.version == 1:
+    if corrected is not None and not Entry.objects.filter(
+            company=company, source_ref__startswith=source_ref(corrected) + "#c").exists():
         entry = Entry.objects.filter(company=company, source_ref=source_ref(corrected)).first()
         if entry is not None and entry.state == Entry.State.DRAFT:
             day = entry.date
@@ -227,6 +275,7 @@ def _books_demo(company, user, accountant, today):
     failed = invoices.get(DEMO_FAILED_INVOICE)
     if failed is not None and not failed.payments.exists():
         _demo_payment(failed, user, status=Payment.Status.FAILED, reason=DEMO_FAILURE_REASON)
+    _attach_demo_pdfs(company, user)
 
 
 def register_libeo_client():

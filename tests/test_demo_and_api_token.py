@@ -93,14 +93,18 @@ def test_seed_demo_shows_purchases_and_payments_in_the_books(db):
     read through the API and the pages, and a second run adds nothing."""
     from html import unescape
 
-    from accounting.models import Entry, Lettering
+    from accounting.models import Entry, EntryDocument, Lettering
     from purchases.models import Payment
     from tests.conftest import client_for
 
     call_command("seed_demo", stdout=StringIO())
-    counts = (Entry.objects.count(), Payment.objects.count(), Lettering.objects.count())
+    def counts():
+        return (Entry.objects.count(), Payment.objects.count(), Lettering.objects.count(),
+                EntryDocument.objects.count())
+
+    before = counts()
     call_command("seed_demo", stdout=StringIO())
-    assert (Entry.objects.count(), Payment.objects.count(), Lettering.objects.count()) == counts
+    assert counts() == before
 
     dupont = Company.objects.get(siret="90000001900019")
     accountant = User.objects.get(email="expert@demo.meg.test")
@@ -153,6 +157,16 @@ def test_seed_demo_shows_purchases_and_payments_in_the_books(db):
     lettered = re.findall(r'<td>MR-2611</td>.*?data-testid="lettering"[^>]*>([^<]+)<', html,
                           re.S)
     assert lettered == ["A", "A"]
+
+    # Pièces: every demo invoice's PDF is attached to its purchases entry; the paperclip
+    # opens it.
+    clips = re.findall(r'<td>([A-Z]+-\d+) <a href="([^"]+)"[^>]*data-testid="entry-document"',
+                       html)
+    assert {piece for piece, _url in clips} == {
+        "MR-2611", "EL-0457", "LOC-88", "OP-5521", "CP-20931"}
+    document = client_for(accountant).get(dict(clips)["MR-2611"])
+    assert document.status_code == 200 and document["Content-Type"] == "application/pdf"
+    assert b"".join(document.streaming_content).startswith(b"%PDF-")
 
     # The failed one: its reason on the invoice, and « Payer de nouveau ».
     page = unescape(client_for(boss).get(

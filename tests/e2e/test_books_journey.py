@@ -18,7 +18,6 @@ import os
 import re
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
