@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     BatchExport,
     ChainSeal,
     ChartAccount,
     Entry,
+    EntryDocument,
     EntryLine,
     ExportBatch,
     FiscalYear,
@@ -130,6 +132,29 @@ class ExportBatchAdmin(ReadOnlyAdmin):
     list_filter = ["format", "status"]
     search_fields = ["company__name", "file_name", "sha256"]
     list_select_related = ["company", "created_by"]
+    # The archive holds pièces: private storage, no URL (meg.storage.PrivateStorage).
+    exclude = ["archive"]
+    readonly_fields = ["archive_name"]
+
+    @admin.display(description=_("archive avec les pièces"))
+    def archive_name(self, batch):
+        return batch.archive.name or "—"
+
+
+@admin.register(EntryDocument)
+class EntryDocumentAdmin(ReadOnlyAdmin):
+    list_display = ["source_ref", "source_version", "journal", "company", "origin", "size",
+                    "attached_at"]
+    list_filter = ["origin"]
+    search_fields = ["source_ref", "company__name", "sha256"]
+    list_select_related = ["company", "journal"]
+    # No URL (private storage): shown by name; served by the export space's pièce view.
+    exclude = ["file"]
+    readonly_fields = ["file_name"]
+
+    @admin.display(description=_("pièce (PDF)"))
+    def file_name(self, document):
+        return document.file.name or "—"
 
 
 @admin.register(InboxEvent)

@@ -93,7 +93,8 @@ class ExportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExportBatch
-        fields = ["id", "kind", "format", "encoding", "include_exported", "journals",
+        fields = ["id", "kind", "format", "encoding", "include_exported", "include_documents",
+                  "journals",
                   "date_from", "date_to", "status", "progress",
                   "entry_count", "line_count", "file_name", "sha256", "created_by",
                   "created_at", "finished_at", "error"]
@@ -111,6 +112,8 @@ class ExportRequestSerializer(serializers.Serializer):
     date_from = serializers.DateField()
     date_to = serializers.DateField()
     include_exported = serializers.BooleanField(default=False)
+    include_documents = serializers.BooleanField(
+        default=False, help_text="Un ZIP : le fichier et les pièces (pieces/<PieceRef>.pdf).")
     encoding = serializers.ChoiceField(choices=CSV_ENCODINGS, default="utf-8-sig")
 
 
@@ -242,6 +245,7 @@ class ExportListView(CompanyAPIMixin, generics.ListAPIView):
                                    format=fields["format"], journal_codes=journals,
                                    date_from=fields["date_from"], date_to=fields["date_to"],
                                    include_exported=fields["include_exported"],
+                                   include_documents=fields["include_documents"],
                                    encoding=fields["encoding"])
         except ValidationError as error:
             raise APIValidationError(error.message_dict if hasattr(error, "error_dict")
@@ -258,7 +262,8 @@ class ExportDetailView(CompanyAPIMixin, generics.RetrieveAPIView):
 
 
 class ExportFileView(CompanyAPIMixin, APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              (200, "application/zip"): OpenApiTypes.BINARY})
     def get(self, request, company_id, export_id):
         batch = get_object_or_404(ExportBatch, company=self.company(), pk=export_id)
         if batch.status != ExportBatch.Status.DONE:
@@ -270,6 +275,9 @@ class ExportFileView(CompanyAPIMixin, APIView):
         except ExportFileAltered as error:
             return Response({"error": "file_altered", "detail": str(error)},
                             status=status.HTTP_409_CONFLICT)
+        if batch.include_documents:
+            return FileResponse(handle, as_attachment=True, filename=batch.served_file_name,
+                                content_type="application/zip")
         return FileResponse(handle, as_attachment=True, filename=batch.file_name)
 
 

@@ -38,6 +38,10 @@ class ExportForm(PeriodForm):
     include_exported = forms.BooleanField(
         label=_("Ré-exporter : inclure les écritures déjà exportées de la période"),
         required=False)
+    include_documents = forms.BooleanField(
+        label=_("Inclure les pièces"), required=False,
+        help_text=_("Une archive ZIP : le fichier et le PDF de chaque écriture qui en a un, "
+                    "nommé par sa pièce (pieces/<PieceRef>.pdf)."))
 
     def clean(self):
         data = super().clean()

@@ -8,6 +8,7 @@ changes (``save()`` here, and a PostgreSQL trigger for every other write path) a
 SHA-256 to the previous one of its company.
 """
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,6 +18,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
+
+from meg.storage import documents
 
 
 class PcgAccount(models.Model):
@@ -399,6 +402,7 @@ class ExportBatch(models.Model):
     include_exported = models.BooleanField(_("ré-export (écritures déjà exportées incluses)"),
                                            default=False)
     encoding = models.CharField(_("encodage"), max_length=20, default="utf-8-sig")
+    include_documents = models.BooleanField(_("avec les pièces (archive ZIP)"), default=False)
     status = models.CharField(_("état"), max_length=10, choices=Status.choices,
                               default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
@@ -409,6 +413,11 @@ class ExportBatch(models.Model):
     file = models.FileField(_("fichier"), upload_to="exports/%Y/%m/", blank=True)
     file_name = models.CharField(_("nom du fichier"), max_length=100, blank=True)
     sha256 = models.CharField(_("SHA-256 du fichier"), max_length=64, blank=True)
+    # With the pièces: the file above (self-checked, sealed) and the PDFs, in one ZIP; private
+    # (the pièces are), so in the documents storage, served by the access-checked views.
+    archive = models.FileField(_("archive avec les pièces"), upload_to="exports/%Y/%m/",
+                               storage=documents, blank=True, max_length=200)
+    archive_sha256 = models.CharField(_("SHA-256 de l'archive"), max_length=64, blank=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
     error = models.CharField(_("erreur"), max_length=300, blank=True)
 
@@ -425,6 +434,13 @@ class ExportBatch(models.Model):
 
     def __str__(self):
         return f"{self.get_format_display()} {self.company} {self.date_from}–{self.date_to}"
+
+    @property
+    def served_file_name(self):
+        """What a download is called: the file's name, or its ZIP's with the pièces."""
+        if self.include_documents and self.file_name:
+            return self.file_name.rsplit(".", 1)[0] + "_pieces.zip"
+        return self.file_name
 
 
 class InboxEvent(models.Model):
@@ -516,3 +532,56 @@ class BatchExport(models.Model):
 
     def __str__(self):
         return f"{self.get_format_display()} {self.date_from}–{self.date_to} ({self.selection})"
+
+
+def entry_document_name(document, filename):
+    """A name nobody can guess: the file is served only by the entry's document view."""
+    return f"pieces/{document.company_id}/{uuid.uuid4().hex}.pdf"
+
+
+class EntryDocument(models.Model):
+    """The *pièce* of a source document (a supplier invoice's PDF, a ProGBat invoice), beside
+    the entries that book it (DESIGN §7.2).
+
+    Why beside and not on the entry: a pièce arrives after the entry may be final (ProGBat's
+    document is fetched once the entry is journalised; an Achats PDF may be replaced), and a
+    final entry never changes (its seal, the PostgreSQL trigger). So the pièce is keyed by the
+    document the entries book — (journal, ``source_ref``) — and every entry of that document,
+    a correcting entry included (``source_ref`` + ``#c<n>``), shows the same pièce. Attaching
+    or replacing one changes no byte that was sealed.
+
+    The file lives in the private ``documents`` storage (no URL). An Achats pièce *references*
+    the invoice's own stored PDF (same name, not a copy); a fetched one is stored here.
+    """
+
+    class Origin(models.TextChoices):
+        PURCHASES = "purchases", _("Achats (PDF de la facture)")
+        PARTNER = "partner", _("Document du partenaire")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE,
+                                related_name="+", verbose_name=_("entreprise"))
+    journal = models.ForeignKey(Journal, on_delete=models.CASCADE, related_name="documents",
+                                verbose_name=_("journal"))
+    source_ref = models.CharField(_("document d'origine"), max_length=100)
+    source_version = models.PositiveIntegerField(_("version du document"))
+    origin = models.CharField(_("provenance"), max_length=20, choices=Origin.choices)
+    file = models.FileField(_("pièce (PDF)"), upload_to=entry_document_name, max_length=200,
+                            storage=documents)
+    size = models.PositiveIntegerField(_("taille (octets)"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    attached_at = models.DateTimeField(_("jointe le"), auto_now=True)
+
+    objects = ScopedManager(firm="firm")
+
+    class Meta:
+        verbose_name = _("pièce")
+        verbose_name_plural = _("pièces")
+        ordering = ["company", "journal", "source_ref"]
+        constraints = [
+            models.UniqueConstraint(fields=["journal", "source_ref"],
+                                    name="one_document_per_source_document"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_ref} v{self.source_version}"

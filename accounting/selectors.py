@@ -2,7 +2,8 @@
 
 from django.db.models import Count, Q, Sum
 
-from .models import Entry, EntryLine, ExportBatch, InboxEvent, Journal
+from .models import Entry, EntryDocument, EntryLine, ExportBatch, InboxEvent, Journal
+from .services.documents import document_source_ref
 
 
 def journals_summary(*, company):
@@ -16,7 +17,7 @@ def journals_summary(*, company):
 
 def preview_lines(*, company, journal_codes=None, date_from=None, date_to=None):
     lines = (EntryLine.objects.filter(entry__company=company)
-             .select_related("entry", "entry__journal")
+             .select_related("entry", "entry__journal", "lettered__lettering")
              .order_by("entry__date", "entry__journal__code", "entry__number", "position"))
     if journal_codes:
         lines = lines.filter(entry__journal__code__in=journal_codes)
@@ -47,3 +48,25 @@ def partner_events_needing_attention(*, firm=None, company=None):
     if company is not None:
         events = events.filter(company=company)
     return events
+
+
+def entry_document(entry):
+    """The pièce of ``entry`` (that of the document it books), or None."""
+    return EntryDocument.objects.filter(
+        journal_id=entry.journal_id, source_ref=document_source_ref(entry.source_ref)).first()
+
+
+def entries_with_document(entries):
+    """The ids of those of ``entries`` (loaded) whose document has a pièce: one query."""
+    wanted = {(entry.journal_id, document_source_ref(entry.source_ref)): entry.pk
+              for entry in entries}
+    if not wanted:
+        return set()
+    found = set(EntryDocument.objects.filter(
+        journal_id__in={journal for journal, _ref in wanted},
+        source_ref__in={ref for _journal, ref in wanted}).values_list("journal_id", "source_ref"))
+    ids = set()
+    for entry in entries:
+        if (entry.journal_id, document_source_ref(entry.source_ref)) in found:
+            ids.add(entry.pk)
+    return ids

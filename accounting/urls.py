@@ -11,6 +11,8 @@ urlpatterns = [
          views.ExportStatusView.as_view(), name="export_status"),
     path("entreprise/<int:company_id>/export-ecritures/exports/<int:export_id>/fichier/",
          views.ExportFileView.as_view(), name="export_file"),
+    path("entreprise/<int:company_id>/export-ecritures/ecritures/<int:entry_id>/piece.pdf",
+         views.EntryDocumentView.as_view(), name="entry_document"),
     path("entreprise/<int:company_id>/export-ecritures/journaux/<int:journal_id>/",
          views.JournalEditView.as_view(), name="journal_edit"),
     path("entreprise/<int:company_id>/export-ecritures/exercices/<str:end>/cloturer/",

@@ -17,7 +17,8 @@ from meg.views import CompanyMixin, FirmMixin, add_service_errors
 
 from . import selectors
 from .forms import ExportForm, PeriodForm
-from .models import ExportBatch, IntegrityCheck, Journal
+from .models import Entry, ExportBatch, IntegrityCheck, Journal
+from .services.document_zip import piece_file_stem
 from .services.exports import (
     ExportFileAltered,
     export_file_open,
@@ -56,10 +57,13 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
                                         date_to=filters.get("date_to"))
         exports = Paginator(selectors.exports_of(company=self.company), 10).get_page(
             self.request.GET.get("exports_page"))
+        page = Paginator(lines, 50).get_page(self.request.GET.get("page"))
         return super().get_context_data(
             journals=self.journals, period_form=period,
             export_form=kwargs.pop("export_form", None) or ExportForm(journals=self.journals),
-            page=Paginator(lines, 50).get_page(self.request.GET.get("page")),
+            page=page,
+            with_document=selectors.entries_with_document(
+                list({line.entry_id: line.entry for line in page.object_list}.values())),
             exports=exports,
             events=selectors.partner_events_needing_attention(company=self.company)[:20],
             fiscal_years=fiscal_years_list(self.company),
@@ -79,6 +83,8 @@ class ExportSpaceView(ExportSpaceMixin, TemplateView):
                                        date_from=form.cleaned_data["date_from"],
                                        date_to=form.cleaned_data["date_to"],
                                        include_exported=form.cleaned_data["include_exported"],
+                                       include_documents=form.cleaned_data[
+                                           "include_documents"],
                                        encoding=form.cleaned_data["encoding"])
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -152,14 +158,36 @@ class ExportFileView(ExportSpaceMixin, View):
     def get(self, request, company_id, export_id):
         batch = get_object_or_404(ExportBatch, company=self.company, pk=export_id,
                                   status=ExportBatch.Status.DONE)
-        content_type = ("text/plain; charset=utf-8" if batch.format == ExportBatch.Format.FEC
+        content_type = ("application/zip" if batch.include_documents
+                        else "text/plain; charset=utf-8" if batch.format == ExportBatch.Format.FEC
                         else f"text/csv; charset={batch.encoding.removesuffix('-sig')}")
         try:
             handle = export_file_open(batch)
         except ExportFileAltered as error:
             return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
-        return FileResponse(handle, as_attachment=True, filename=batch.file_name,
+        return FileResponse(handle, as_attachment=True, filename=batch.served_file_name,
                             content_type=content_type)
+
+
+class EntryDocumentView(ExportSpaceMixin, View):
+    """The pièce of an entry (the paperclip of the preview), to whoever may open the export
+    space of its company; the file itself has no address."""
+
+    def get(self, request, company_id, entry_id):
+        entry = get_object_or_404(Entry, company=self.company, pk=entry_id)
+        document = selectors.entry_document(entry)
+        if document is None:
+            raise Http404
+        try:
+            handle = document.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        # inline: opened by the browser's viewer in the new tab, not downloaded
+        response = FileResponse(handle, content_type="application/pdf",
+                                filename=f"{piece_file_stem(entry.piece_ref)}.pdf")
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class PartnerEventsView(FirmMixin, TemplateView):

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounting.drafts import DraftRefused, EntryDraft, LineDraft
 from accounting.models import Journal
+from accounting.services.documents import entry_document_attach, entry_document_detach
 from accounting.services.entries import entry_book
 from purchases.hooks import on_invoice_recorded, on_supplier_changed
 
@@ -64,7 +65,7 @@ def invoice_book(invoice, actor=None):
     """Book ``invoice`` (see ``entry_book``); a refusal becomes the form's error."""
     draft = invoice_draft(invoice)
     try:
-        return entry_book(company=invoice.company, source=SOURCE, draft=draft, actor=actor)
+        booking = entry_book(company=invoice.company, source=SOURCE, draft=draft, actor=actor)
     except DraftRefused as refused:
         problems = {**refused.malformed, **refused.invalid}
         expense = [f"lines[{index}].account" for index, line in enumerate(draft.lines)
@@ -77,6 +78,20 @@ def invoice_book(invoice, actor=None):
         raise ValidationError(_("La facture ne peut pas être passée au journal des achats : "
                                 "%(reasons)s") % {"reasons": " ".join(problems.values())}
                               ) from None
+    invoice_document_sync(invoice)
+    return booking
+
+
+def invoice_document_sync(invoice):
+    """The invoice's PDF is the pièce of its entries (a correcting entry's too): referenced
+    where Achats stored it, never copied; none once the PDF is removed."""
+    if invoice.pdf:
+        entry_document_attach(company=invoice.company, source=SOURCE,
+                              source_ref=source_ref(invoice), source_version=invoice.version,
+                              stored_name=invoice.pdf.name)
+    else:
+        entry_document_detach(company=invoice.company, source=SOURCE,
+                              source_ref=source_ref(invoice))
 
 
 def invoices_book(invoices, actor=None):

@@ -3,6 +3,7 @@
 It builds on every app, partners included: this package sits above them all (DESIGN §2)."""
 
 import datetime
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -164,6 +165,126 @@ def _book_supplier_invoices(company):
     from bridges.purchases_books import invoices_book
 
     invoices_book(company.supplier_invoices.all())
+
+
+# What the demo shows of DESIGN §7.2 on Dupont Bâtiment (README, « Achats et paiements dans
+# les écritures »): which invoice is paid, which payment failed, which invoice was edited after
+# its entry was exported.
+DEMO_PAID_INVOICE = "MR-2611"
+DEMO_FAILED_INVOICE = "EL-0457"
+DEMO_FAILURE_REASON = "IBAN du fournisseur clôturé : demandez-lui un nouveau RIB."
+DEMO_CORRECTED_INVOICE = "LOC-88"
+DEMO_INVOICES = ["MR-2611", "EL-0457", "LOC-88", "OP-5521", "CP-20931"]
+
+
+def _demo_payment(invoice, user, *, status, executed_at=None, reason=""):
+    """A Libeo payment as Libeo would have reported it: scheduled, then ``status``.
+
+    Written around Libeo (the seed calls no partner, as for the ProGBat link) but settled
+    through ``payment_settle``, the one write path of payment states: a paid one is booked in
+    the Libeo payments journal (BQLB) and lettered with its invoice, a failed one leaves the
+    invoice payable again with its reason."""
+    from purchases.models import Payment
+    from purchases.providers import PaymentResult
+    from purchases.services import payment_settle
+
+    payment = Payment.objects.create(
+        firm_id=invoice.firm_id, company=invoice.company, invoice=invoice, provider="libeo",
+        attempt=1, idempotency_key=f"meg-demo-pay:{invoice.pk}:1",
+        amount=invoice.amount_incl_tax,
+        execution_date=timezone.localdate(executed_at) if executed_at else invoice.due_date,
+        requested_by=user)
+    reference = f"pay_demo_{invoice.pk:06d}"
+    payment_settle(payment=payment, result=PaymentResult(
+        status=Payment.Status.SCHEDULED, provider_payment_id=reference))
+    return payment_settle(payment=payment, result=PaymentResult(
+        status=status, provider_payment_id=reference, executed_at=executed_at,
+        error_code="" if status == Payment.Status.PAID else f"libeo_{status}",
+        error_detail=reason))
+
+
+def demo_invoice_pdf(number, supplier, total):
+    """A one-page PDF invoice (« Facture <number> », the supplier, the total), written by hand
+    so that the demo needs no PDF library: Helvetica, WinAnsi text, a valid cross-reference."""
+    def text(value):
+        return value.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    lines = [(72, 760, 20, f"Facture {number}"), (72, 730, 12, supplier),
+             (72, 700, 12, f"Total TTC : {total} EUR"),
+             (72, 670, 9, "Document de démonstration MEG (Dupont Bâtiment).")]
+    stream = "\n".join(f"BT /F1 {size} Tf {x} {y} Td ({text(value)}) Tj ET"
+                        for x, y, size, value in lines).encode("cp1252")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number_, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number_ + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _attach_demo_pdfs(company, user):
+    """Each demo invoice has its PDF: the pièce of its purchases entry (paperclip in the
+    export space, ``pieces/<PieceRef>.pdf`` in an export with pièces)."""
+    from django.core.files.base import ContentFile
+
+    from purchases.services import invoice_update
+
+    for invoice in company.supplier_invoices.filter(number__in=DEMO_INVOICES, pdf=""):
+        invoice_update(invoice=invoice, actor=user, pdf=ContentFile(
+            demo_invoice_pdf(invoice.number, invoice.supplier_name,
+                             f"{invoice.amount_incl_tax:.2f}".replace(".", ",")),
+            name=f"{invoice.number}.pdf"))
+
+
+def _books_demo(company, user, accountant, today):
+    """Dupont's purchases in the books, each step once (a step already done is left):
+    the first invoices' HA entries exported, one of them edited afterwards (a correcting
+    entry), one invoice paid by Libeo (its BQLB entry lettered with the invoice), one Libeo
+    payment failed (the invoice payable again, with the reason)."""
+    from accounting.models import Entry
+    from accounting.services.exports import export_request, export_run
+    from bridges.purchases_books import source_ref
+    from purchases.models import Payment
+    from purchases.services import invoice_update
+
+    invoices = {invoice.number: invoice for invoice in company.supplier_invoices.filter(
+        number__in=[DEMO_PAID_INVOICE, DEMO_FAILED_INVOICE, DEMO_CORRECTED_INVOICE])}
+    corrected = invoices.get(DEMO_CORRECTED_INVOICE)
+    if corrected is not None and not Entry.objects.filter(
+            company=company, source_ref__startswith=source_ref(corrected) + "#c").exists():
+        entry = Entry.objects.filter(company=company, source_ref=source_ref(corrected)).first()
+        if entry is not None and entry.state == Entry.State.DRAFT:
+            day = entry.date
+            batch = export_request(company=company, actor=accountant, format="fec",
+                                   journal_codes=["HA"], date_from=day, date_to=day)
+            export_run(batch.pk)  # now, so that the edit below finds the entry exported
+            entry.refresh_from_db()
+        if entry is not None and entry.state == Entry.State.EXPORTED:
+            # The rental was longer than invoiced: 340 € HT instead of 310 €.
+            invoice_update(invoice=corrected, actor=user, amount_excl_tax=Decimal("340.00"),
+                           vat_amount=Decimal("68.00"), amount_incl_tax=Decimal("408.00"))
+    paid = invoices.get(DEMO_PAID_INVOICE)
+    if paid is not None and not paid.payments.exists():
+        executed_at = timezone.make_aware(datetime.datetime.combine(
+            today - datetime.timedelta(days=3), datetime.time(10, 30)))
+        _demo_payment(paid, user, status=Payment.Status.PAID, executed_at=executed_at)
+    failed = invoices.get(DEMO_FAILED_INVOICE)
+    if failed is not None and not failed.payments.exists():
+        _demo_payment(failed, user, status=Payment.Status.FAILED, reason=DEMO_FAILURE_REASON)
+    _attach_demo_pdfs(company, user)
 
 
 def register_libeo_client():
@@ -343,6 +464,7 @@ def seed_demo(today=None):
                 company=dupont, actor=accountant, user=dirigeant,
                 module=Module.objects.get(code="achats"), enabled=True, is_admin=True)
         _book_supplier_invoices(dupont)
+        _books_demo(dupont, dirigeant, accountant, today)
         _licence(dupont, dirigeant, tier=Tier.PREMIUM,
                  starts_on=today - datetime.timedelta(days=90),
                  ends_on=today + datetime.timedelta(days=275))

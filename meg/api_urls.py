@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounting import api as accounting_api
 from companies.api import CompanyViewSet
+from purchases import api as purchases_api
 
 router = DefaultRouter()
 router.register("companies", CompanyViewSet, basename="company")
@@ -28,4 +29,5 @@ urlpatterns = [
          name="export"),
     path(f"{company}exports/<int:export_id>/file", accounting_api.ExportFileView.as_view(),
          name="export-file"),
+    path(f"{company}payments/", purchases_api.PaymentListView.as_view(), name="payments"),
 ]

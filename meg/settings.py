@@ -277,6 +277,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a ``status``: each enum has a name of its own in the schema (the
+    # exports' keeps the one it had before payments were listed).
+    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "purchases.models.PaymentStatus",
+                            "StatusEnum": "accounting.models.ExportBatch.Status"},
 }
 
 # Celery: a real broker when CELERY_BROKER_URL is set, else tasks run in-process (embedded mode).

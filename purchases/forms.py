@@ -117,6 +117,10 @@ class SupplierInvoiceForm(forms.ModelForm):
                 "purchases:document", args=[self.instance.company_id, self.instance.pk])
         for name in ("amount_excl_tax", "vat_amount", "amount_incl_tax"):
             self.fields[name].required = False  # the VAT lines may give them; TTC is HT + TVA
+            if self.instance.pk is None:
+                # Not the model's default (0.00): posted back, it would contradict the lines.
+                self.initial.pop(name, None)
+                self.fields[name].initial = None
         lines = [{"rate": f"{line.rate.normalize():f}", "base_amount": line.base_amount,
                   "vat_amount": line.vat_amount}
                  for line in (self.instance.vat_lines.all() if self.instance.pk else [])]

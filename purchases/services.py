@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from pypdf import PdfReader
 
 from audit.services import audit_record
+from meg.pdf import ENCRYPTED, TOO_LARGE, pdf_refusal
 from notifications.models import Kind
 from notifications.services import notify
 
@@ -44,30 +44,16 @@ class ConnectionNeeded(Exception):
 def invoice_pdf_check(upload):
     """Refuse (``ValidationError`` on ``pdf``) an uploaded file that is too big
     (``MEG_MAX_UPLOAD_MB``) or that is not a PDF a parser can open and read pages from."""
-    limit = settings.MEG_MAX_UPLOAD_MB
-    if upload.size > limit * 1024 * 1024:
+    refusal = pdf_refusal(upload, upload.size)
+    if refusal == TOO_LARGE:
         raise ValidationError({"pdf": _("Le fichier dépasse %(n)d Mo : joignez une facture "
-                                        "plus légère.") % {"n": limit}})
-    not_a_pdf = ValidationError({"pdf": _("Ce fichier n'est pas un PDF lisible : joignez la "
-                                          "facture au format PDF.")})
-    try:
-        upload.seek(0)
-        if upload.read(5) != b"%PDF-":
-            raise not_a_pdf
-        upload.seek(0)
-        reader = PdfReader(upload)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ValidationError({"pdf": _("Ce PDF est protégé par un mot de passe : joignez "
-                                            "une version sans mot de passe.")})
-        pages = len(reader.pages)
-    except ValidationError:
-        raise
-    except Exception:  # a damaged file makes pypdf raise about anything
-        raise not_a_pdf from None
-    finally:
-        upload.seek(0)
-    if not pages:
-        raise not_a_pdf
+                                        "plus légère.") % {"n": settings.MEG_MAX_UPLOAD_MB}})
+    if refusal == ENCRYPTED:
+        raise ValidationError({"pdf": _("Ce PDF est protégé par un mot de passe : joignez "
+                                        "une version sans mot de passe.")})
+    if refusal is not None:
+        raise ValidationError({"pdf": _("Ce fichier n'est pas un PDF lisible : joignez la "
+                                        "facture au format PDF.")})
 
 
 def _check_new_pdf(fields):

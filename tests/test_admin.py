@@ -31,6 +31,7 @@ from oauth2_provider.models import (
 from accounting.models import (
     BatchExport,
     ChainSeal,
+    EntryDocument,
     FiscalYear,
     IntegrityCheck,
     LetteredLine,
@@ -72,7 +73,7 @@ ADD_FORBIDDEN = {
     "pcgaccount", "journalsequence", "entry", "entryline", "exportbatch", "batchexport",
     "inboxevent", "progbatbackfill",
     "fiscalyear", "chainseal", "outboxattempt", "integritycheck", "libeopaymentpoll",
-    "auditevent", "lettering", "letteredline",
+    "auditevent", "lettering", "letteredline", "entrydocument",
     "apitoken", "invitation",  # a token or an invitation link is shown once, where it is made
     "accesstoken", "refreshtoken", "grant", "idtoken", "redeemedauthorizationcode",
     "authenticator",  # MFA factors are set up by their owner only
@@ -124,7 +125,11 @@ def one_of_each(achats, firm, accountant, dirigeant, staff):
     lettering = Lettering.objects.create(firm=firm, company=company, code="A",
                                          date=datetime.date(2026, 11, 21))
     LetteredLine.objects.create(firm=firm, lettering=lettering, line=line)
-    factories.ExportBatchFactory(company=company, created_by=accountant)
+    factories.ExportBatchFactory(company=company, created_by=accountant,
+                                 include_documents=True, archive="exports/2026/11/a.zip")
+    EntryDocument.objects.create(firm=firm, company=company, journal=line.entry.journal,
+                                 source_ref=line.entry.source_ref, source_version=1,
+                                 origin="partner", file="pieces/1/piece.pdf", size=1000)
     factories.InboxEventFactory(company=company, payload={"id": "doc-1"})
     supplier = Supplier.objects.create(firm=firm, company=company, name="Matériaux Rhône",
                                        aux_account="FMATERIAUX")

@@ -32,6 +32,7 @@ from ..chain import CHAIN_VERSION, GENESIS, canonical, chain_hash, seal_update
 from ..formats import CSV_ENCODINGS, FecInvalid, fec_check, write_csv, write_fec
 from ..hooks import ExportedEntry, entries_exported
 from ..models import Entry, EntryLine, ExportBatch, Journal, JournalSequence
+from .document_zip import export_archive_build
 from .fiscal_years import fiscal_year_closed, fiscal_year_closing_failed, fiscal_year_of
 
 logger = logging.getLogger(__name__)
@@ -94,9 +95,10 @@ def batch_entries(batch):
 
 @transaction.atomic
 def export_request(*, company, actor, format, journal_codes, date_from, date_to,
-                   include_exported=False, encoding="utf-8-sig"):
+                   include_exported=False, include_documents=False, encoding="utf-8-sig"):
     """An import export (not the legal FEC): never across a closing date; may be made again
-    for the same period with ``include_exported``."""
+    for the same period with ``include_exported``; with ``include_documents``, its file comes
+    in a ZIP with the entries' pièces (``document_zip``)."""
     if format not in WRITERS:
         raise ValidationError({"format": _("Format inconnu.")})
     if encoding not in CSV_ENCODINGS or (format == ExportBatch.Format.FEC
@@ -121,6 +123,7 @@ def export_request(*, company, actor, format, journal_codes, date_from, date_to,
                                        created_by=actor, format=format,
                                        journal_codes=journal_codes, date_from=date_from,
                                        date_to=date_to, include_exported=include_exported,
+                                       include_documents=include_documents,
                                        encoding=encoding)
     audit_record(firm=company.firm, company=company, actor=actor, action="export.requested",
                  summary=_("Export %(format)s des journaux %(journals)s du %(start)s au %(end)s")
@@ -138,24 +141,33 @@ class ExportFileAltered(Exception):
 
 def export_file_altered(batch):
     """True when the stored file is missing or its bytes no longer match its SHA-256."""
+    return _altered(batch.file, batch.sha256)
+
+
+def _altered(field, sha256):
     digest = hashlib.sha256()
     try:
-        with batch.file.open("rb") as handle:
+        with field.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     except (FileNotFoundError, ValueError):
         return True
-    return digest.hexdigest() != batch.sha256
+    return digest.hexdigest() != sha256
 
 
 def export_file_open(batch):
-    """The file of a finished export, only if it is still the one that was made."""
-    if export_file_altered(batch):
+    """What a finished export serves, only if it is still what was made: its file, or the
+    ZIP of its file and pièces when it was asked with them (both checked)."""
+    altered = export_file_altered(batch)
+    name = batch.file_name
+    if not altered and batch.include_documents:
+        altered, name = _altered(batch.archive, batch.archive_sha256), batch.archive.name
+    if altered:
         raise ExportFileAltered(_(
             "Le fichier %(name)s a été modifié ou supprimé depuis sa création (son empreinte "
             "SHA-256 ne correspond plus) : il n'est plus servi. Signalez-le à l'administrateur "
-            "de MEG.") % {"name": batch.file_name})
-    return batch.file.open("rb")
+            "de MEG.") % {"name": name.rsplit("/", 1)[-1]})
+    return (batch.archive if batch.include_documents else batch.file).open("rb")
 
 
 def exports_left_pending(older_than_seconds=60):
@@ -266,6 +278,8 @@ def _export(batch_id):
                              .iterator(chunk_size=PROGRESS_EVERY)))
     if batch.kind == ExportBatch.Kind.CLOSING:
         fiscal_year_closed(batch)
+    elif batch.include_documents:
+        export_archive_build(batch)
     batch.sha256, batch.line_count = written.sha256, written.line_count
     batch.entry_count, batch.total_debit = written.entry_count, written.debit_total
     batch.status, batch.progress, batch.finished_at = ExportBatch.Status.DONE, 100, timezone.now()

@@ -58,7 +58,8 @@ def test_invoice_validated_in_progbat_is_exported_then_locked(demo, progbat, pag
     # MEG received the webhook: the entry is in the export space's preview.
     space = f"/entreprise/{dupont.pk}/export-ecritures/"
     page.goto(space)
-    # (Dupont's supplier invoices are in the preview too, in the purchases journal HA.)
+    # (Dupont's supplier invoices are in the preview too, in the purchases journal HA, and its
+    # paid Libeo payment in BQLB.)
     for _ in range(20):
         if page.get_by_test_id("preview-line").filter(has_text="FAC001").count():
             break
@@ -72,6 +73,7 @@ def test_invoice_validated_in_progbat_is_exported_then_locked(demo, progbat, pag
 
     # The accountant exports it as FEC (an import export, named after its journal and period).
     page.get_by_test_id("export-form").get_by_label("HA — Achats").uncheck()
+    page.get_by_test_id("export-form").get_by_label("BQLB — Banque Libeo").uncheck()
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("export-submit").click()
     row_export = page.get_by_test_id("export-row").first

@@ -3,6 +3,7 @@
 line; the lettering lives outside the entries, so exported entries and the seal never move."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -65,6 +66,15 @@ def test_a_paid_payment_is_a_bqlb_entry_lettered_with_its_invoice(payment):
     assert lettering.date == datetime.date(2026, 11, 21)
     invoice_401 = EntryLine.objects.get(entry__journal__code="HA", account="401000")
     assert invoice_401.lettered.lettering == lettering  # same code on both lines
+
+
+def test_the_export_preview_shows_the_lettering_code_on_both_401_lines(payment, accountant):
+    settle(payment, "paid", executed_at=EXECUTED)
+    html = client_for(accountant).get(
+        f"/entreprise/{payment.company_id}/export-ecritures/").content.decode()
+    assert "Code de lettrage" in html
+    codes = re.findall(r'data-testid="lettering"[^>]*>([^<]*)<', html)
+    assert sorted(codes) == ["A", "A"]  # the invoice's 401 line and the payment's
 
 
 def test_the_fec_carries_the_lettering_on_both_lines_and_passes_its_check(
@@ -146,3 +156,20 @@ def test_a_new_supplier_code_moves_both_drafts_and_keeps_their_lettering(payment
         "entry__journal", "lettered__lettering").order_by("entry__journal__code")
     assert [(line.entry.journal.code, line.aux_account, line.lettered.lettering.code)
             for line in lines] == [("BQLB", "FRHONE", "A"), ("HA", "FRHONE", "A")]
+
+
+def test_the_api_lists_the_company_payments_with_when_the_money_left_or_why_not(
+        payment, achats, dirigeant, accountant, api):  # noqa: F811
+    settle(payment, "paid", executed_at=EXECUTED)
+    failed = invoice_pay(invoice=make_invoice(achats, dirigeant, number="F-2026-002"),
+                         actor=dirigeant)
+    settle(failed, "failed", error_code="libeo_failed", error_detail="IBAN clôturé.")
+    response = api.get(f"/api/v1/companies/{achats.pk}/payments/")
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == [
+        {"id": failed.pk, "invoice": failed.invoice_id, "provider": "libeo",
+         "status": "failed", "provider_payment_id": "pay_1", "executed_at": None,
+         "failure_reason": "IBAN clôturé."},
+        {"id": payment.pk, "invoice": payment.invoice_id, "provider": "libeo",
+         "status": "paid", "provider_payment_id": "pay_1",
+         "executed_at": "2026-11-21T00:30:00+01:00", "failure_reason": ""}]
