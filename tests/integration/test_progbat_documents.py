@@ -6,7 +6,6 @@ and an exported entry's sealed content never changes."""
 import datetime
 import io
 import json
-import re
 import zipfile
 from html import unescape
 
@@ -15,6 +14,7 @@ from pypdf import PdfReader
 
 from accounting.models import Entry, EntryDocument, ExportBatch
 from accounting.services.exports import export_request
+from accounting.services.ingestion import inbox_process
 from accounting.services.integrity import company_problems
 from partners.common.models import OutboxMessage, PartnerConnection
 from partners.common.outbox import outbox_retry_now
@@ -26,7 +26,7 @@ from tests.integration.test_progbat_batch_lock import ACCOUNT, DAY, dupont  # no
 from tests.integration.workers import ProgbatApi
 
 pytestmark = pytest.mark.integration
-FETCH = "progbat.fetch_document"
+FETCH = "progbat.fetch_documents"
 
 
 @pytest.fixture
@@ -69,8 +69,8 @@ def test_a_journalised_invoice_gets_its_document_and_a_new_version_replaces_it(
     entry = Entry.objects.get(company=dupont, source_ref=invoice["id"])
     [message] = fetches(dupont)
     assert (message.status, message.last_error) == ("sent", "")
-    assert message.payload == {"invoice_id": invoice["id"], "version": 1}
-    assert message.result["attached"] is True
+    assert message.payload == {"invoices": [[invoice["id"], 1]]}
+    assert message.result == {"attached": 1, "skipped": 0}
 
     web = client_for(accountant)
     page = unescape(web.get(f"/entreprise/{dupont.pk}/export-ecritures/?journals=VT")
@@ -89,16 +89,15 @@ def test_a_journalised_invoice_gets_its_document_and_a_new_version_replaces_it(
     assert edited.json()["version"] == 2
     deliver_webhook(client, dupont, django_capture_on_commit_callbacks, invoice, version=2,
                     event="invoice.updated")
-    assert [(m.payload["version"], m.status) for m in fetches(dupont)] == [(1, "sent"),
-                                                                           (2, "sent")]
+    assert [(m.payload["invoices"], m.status) for m in fetches(dupont)] == [
+        ([[invoice["id"], 1]], "sent"), ([[invoice["id"], 2]], "sent")]
     second = piece_of(web, dupont, Entry.objects.get(pk=entry.pk))
     assert "Version 2" in text_of(second) and "1 800,00 €" in text_of(second)
     document = EntryDocument.objects.get(company=dupont)
     assert (document.source_ref, document.source_version) == (invoice["id"], 2)
 
     # The old version's fetch delivered again (a retried task) never regresses the pièce.
-    assert documents.fetch_document(fetches(dupont)[0]) == {
-        "attached": False, "reason": "newer_version_attached"}
+    assert documents.fetch_documents(fetches(dupont)[0]) == {"attached": 0, "skipped": 1}
     assert "Version 2" in text_of(piece_of(web, dupont, entry))
 
 
@@ -159,7 +158,7 @@ def test_a_document_that_is_not_a_pdf_or_too_big_is_refused_with_its_reason(
         progbat.control("documents", {"document": None})
     [message] = fetches(dupont)
     assert message.status == "failed"
-    assert reason in message.last_error
+    assert reason in message.last_error and f"{invoice['id']} (v1)" in message.last_error
     assert message.result == {"error": "document_refused"}
     attempt = message.delivery_attempts.get()
     assert (attempt.outcome, attempt.status_code) == ("failed", 200)
@@ -173,5 +172,40 @@ def test_the_document_of_an_unknown_invoice_fails_with_progbats_reason(
     deliver_webhook(client, dupont, django_capture_on_commit_callbacks,
                     {"id": "inv_gone_at_progbat", "number": "X1"})
     [message] = fetches(dupont)
+    assert message.status == "failed"
+    assert "inv_gone_at_progbat (v1) : Aucune facture ProGBat" in message.last_error
+    assert message.result == {"error": "document_refused"}
+
+
+def test_several_invoices_in_one_batch_one_refused_the_others_attached(
+        dupont, sandbox_api, client, progbat, django_capture_on_commit_callbacks):  # noqa: F811
+    good = sandbox_api.validated_invoice(ACCOUNT, number="PJ5", date=DAY)
+    events = [invoice_event(dupont, invoice_id=ref, number=number, account_id=ACCOUNT,
+                            date=DAY.isoformat())
+              for ref, number in ((good["id"], "PJ5"), ("inv_gone_at_progbat", "X2"))]
+    # Received (their journalising task is queued on commit, which this test leaves out),
+    # then journalised together: one batch, one fetch message.
+    for event in events:
+        body = json.dumps(event)
+        assert client.post("/partners/progbat/webhooks/", data=body,
+                           content_type="application/json",
+                           **signed_headers(body)).status_code == 202
+    with django_capture_on_commit_callbacks(execute=True):
+        inbox_process()
+    [message] = fetches(dupont)
+    assert sorted(ref for ref, _v in message.payload["invoices"]) == sorted(
+        [good["id"], "inv_gone_at_progbat"])
     assert message.status == "failed" and "inv_gone_at_progbat" in message.last_error
-    assert re.search(r"invoice_not_found", json.dumps(message.result))
+    assert good["id"] not in message.last_error
+    assert list(EntryDocument.objects.values_list("source_ref", flat=True)) == [good["id"]]
+
+
+def test_without_a_usable_connection_the_fetch_fails_at_once_with_the_reason(
+        dupont, accountant, sandbox_api, client,  # noqa: F811
+        django_capture_on_commit_callbacks):
+    invoice = sandbox_api.validated_invoice(ACCOUNT, number="PJ6", date=DAY)
+    PartnerConnection.objects.filter(user=accountant).delete()
+    deliver_webhook(client, dupont, django_capture_on_commit_callbacks, invoice)
+    [message] = fetches(dupont)
+    assert (message.status, message.attempts) == ("failed", 1)
+    assert "Reconnecter" in message.last_error
