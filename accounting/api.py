@@ -5,6 +5,7 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -77,12 +78,20 @@ class EntrySerializer(serializers.ModelSerializer):
     journal = serializers.CharField(source="journal.code")
     reference = serializers.CharField()
     lines = LineSerializer(many=True)
+    document = serializers.SerializerMethodField(
+        help_text="Adresse de la pièce (PDF) de l'écriture, ou null.")
 
     class Meta:
         model = Entry
         fields = ["id", "journal", "reference", "fiscal_year", "number", "date", "piece_date",
                   "piece_ref", "label", "note", "state", "source_ref", "source_version",
-                  "lines"]
+                  "document", "lines"]
+
+    def get_document(self, entry) -> str | None:
+        if entry.pk not in self.context.get("with_document", ()):
+            return None
+        return self.context["request"].build_absolute_uri(
+            reverse("accounting:entry_document", args=[entry.company_id, entry.pk]))
 
 
 
@@ -179,6 +188,13 @@ class EntryListView(CompanyAPIMixin, generics.ListAPIView):
                     raise APIValidationError({name: "Date au format AAAA-MM-JJ."}) from None
                 entries = entries.filter(**{lookup: day})
         return entries
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        context = {**self.get_serializer_context(),
+                   "with_document": selectors.entries_with_document(page)}
+        return self.get_paginated_response(
+            EntrySerializer(page, many=True, context=context).data)
 
 
 class FiscalYearSerializer(serializers.Serializer):

@@ -32,6 +32,32 @@ def entries_exported(batch, entries):
 
 
 @dataclass(frozen=True)
+class JournalisedEntry:
+    id: int
+    source: str
+    source_ref: str
+    source_version: int
+
+
+_entries_journalised = []
+
+
+def on_entries_journalised(receiver):
+    """``receiver(company, entries)``: partner documents were journalised (a new entry, or a
+    later version replacing a draft); ``entries`` is a list of ``JournalisedEntry``. Called
+    in the journalising transaction, once per batch and source."""
+    if receiver not in _entries_journalised:
+        _entries_journalised.append(receiver)
+    return receiver
+
+
+def entries_journalised(company, entries):
+    if entries:
+        for receiver in _entries_journalised:
+            receiver(company, entries)
+
+
+@dataclass(frozen=True)
 class EntryAction:
     """A button a partner offers on an entry of its journal in the export space preview.
 

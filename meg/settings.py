@@ -6,6 +6,7 @@ sets ``MEG_ENV=production`` and the variables listed in the README.
 
 import base64
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -224,8 +225,11 @@ STATIC_ROOT = Path(env("MEG_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Private documents (invoices' PDFs): no URL, served by views that check access.
-    "documents": {"BACKEND": "meg.storage.PrivateStorage"},
+    # Private documents (invoices' PDFs, pièces, exports with their pièces): no URL, served
+    # by views that check access. Local files by default; in production an S3-compatible
+    # bucket through django-storages (README, « Documents in production »).
+    "documents": {"BACKEND": env("MEG_DOCUMENTS_STORAGE", "meg.storage.PrivateStorage"),
+                  "OPTIONS": json.loads(env("MEG_DOCUMENTS_STORAGE_OPTIONS", "") or "{}")},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

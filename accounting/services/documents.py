@@ -9,6 +9,7 @@ the document never replaces a newer one's pièce.
 
 import hashlib
 
+from django.core.files import File
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -95,7 +96,7 @@ def entry_document_attach(*, company, source, source_ref, source_version, conten
             document.save()  # the same bytes again: only the version moves
             return document
         document.origin = EntryDocument.Origin.PARTNER
-        document.file.save("piece.pdf", content, save=False)
+        document.file.save("piece.pdf", File(content), save=False)
         audit_record(firm=company.firm, company=company, actor=actor,
                      action="entry.document_attached",
                      summary=_("Pièce jointe à l'écriture de %(ref)s (version %(v)s)")

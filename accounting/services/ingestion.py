@@ -28,6 +28,7 @@ from companies.models import Company
 
 from ..chart import resolve_labels
 from ..drafts import EntryDraft
+from ..hooks import JournalisedEntry, entries_journalised
 from ..models import Entry, EntryLine, InboxEvent
 from .fiscal_years import FiscalYears
 from .journals import journal_for
@@ -193,6 +194,9 @@ def _journalise_source(company, journal, events, years):
         _replace_entries(replaced, ids)
     _insert_lines(company, [(ids[event.source_ref], event.draft) for event, _ in chosen.values()],
                   labels)
+    entries_journalised(company, [
+        JournalisedEntry(ids[event.source_ref], journal.source, event.source_ref,
+                         event.source_version) for event, _fields in chosen.values()])
     # Outcomes that name their entry by source_ref learn its id now.
     return {event_id: (status, reason, ids.get(entry) if isinstance(entry, str) else entry)
             for event_id, (status, reason, entry) in outcomes.items()}

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from partners.common.exceptions import PartnerRejected, PartnerUnavailable
-from partners.common.http import json_call
+from partners.common.http import Download, file_call, json_call
 
 LOCK_BATCH_MAX = 1000  # invoices per POST /api/v1/invoices/lock (DESIGN §5.2)
 
@@ -160,3 +160,10 @@ class ProgbatClient:
         _status, body = self._call("POST", "/invoices/lock", json={
             "export_id": export_id, "invoice_ids": list(invoice_ids)})
         return {key: body.get(key, []) for key in ("locked", "already_locked", "unknown")}
+
+    def invoice_document(self, invoice_id, *, max_bytes) -> Download:
+        """The invoice's PDF, the *pièce* (``GET /api/v1/invoices/{id}/document``), read up to
+        ``max_bytes`` (beyond: ``too_large``, nothing kept)."""
+        return file_call("ProGBat", "GET", f"{self.base_url}/api/v1/invoices/{invoice_id}/document",
+                         timeout=self.timeout, max_bytes=max_bytes,
+                         headers={"Authorization": f"Bearer {self._access_token}"})

@@ -4,7 +4,7 @@ import itertools
 
 from django.db.models import Case, IntegerField, Value, When
 
-from accounting.hooks import on_entries_exported, register_entry_action
+from accounting.hooks import on_entries_exported, on_entries_journalised, register_entry_action
 from companies.module_pages import register_module_page
 from firms.models import Partner, PartnerConvention
 from meg.extensions import (
@@ -18,7 +18,7 @@ from partners.common.exceptions import PartnerUnavailable
 from partners.common.models import OutboxMessage
 from partners.common.outbox import outbox_enqueue_together, register_handler
 
-from . import resend
+from . import documents, resend
 from .client import LOCK_BATCH_MAX
 from .models import ProgbatLink
 from .services import (
@@ -123,5 +123,7 @@ register_handler("progbat.lock_invoice", lock_invoice)
 register_handler(resend.ACTION, resend.resend_invoice)
 register_entry_action(resend.ENTRY_ACTION)
 register_handler("progbat.lock_invoices", lock_invoices)
+register_handler(documents.ACTION, documents.fetch_documents)
+on_entries_journalised(documents.documents_fetch_queue)
 register_dashboard_panel(Panel("partners/progbat/_dashboard_panel.html", dashboard_context))
 register_partner_card(Panel("partners/progbat/_connection_card.html", connection_card_context))

@@ -18,6 +18,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 from sandboxes.common.errors import invalid_request, json_error
 from sandboxes.common.views import json_body
 
+from . import documents
 from .api.serializers import account_data
 from .models import Account, AccountAccess, RefreshTokenUse, WebhookDelivery
 from .seed import seed
@@ -70,6 +71,14 @@ def pages(request):
         return invalid_request('Attendu : {"invoices": 1 à 1000}.')
     _pages["invoices"] = size
     return JsonResponse(_pages)
+def document_faults(request):
+    """What ``GET /api/v1/invoices/{id}/document`` answers: the PDF (null), an HTML page
+    sent as a PDF (``not_pdf``), a PDF padded beyond 20 MB (``too_big``) or a 500."""
+    data = json_body(request)
+    if data is None or data.get("document") not in documents.DOCUMENT_FAULTS:
+        return invalid_request('Attendu : {"document": null | "not_pdf" | "too_big" | "500"}.')
+    documents.set_fault(data["document"])
+    return JsonResponse({"document": documents.current_fault()})
 
 
 @csrf_exempt
@@ -133,6 +142,7 @@ def reset(request):
         seed()
     _fault["api"] = None
     _pages["invoices"] = INVOICES_PAGE_SIZE
+    documents.set_fault(None)
     return JsonResponse({"reset": True})
 
 
@@ -155,6 +165,7 @@ def users(request):
 urlpatterns = [
     path("faults", faults),
     path("pages", pages),
+    path("documents", document_faults),
     path("tokens/expire", tokens_expire),
     path("tokens/revoke", tokens_revoke),
     path("state", state),

@@ -78,6 +78,21 @@ def test_the_invoice_pdf_is_the_piece_of_its_ha_entry_opened_from_a_paperclip(
     assert len(document_files()) == 1
 
 
+def test_the_api_gives_each_entry_its_piece_address(achats, dirigeant, accountant,
+                                                    api):  # noqa: F811
+    pdf = a_pdf()
+    record(achats, dirigeant, pdf)
+    record(achats, dirigeant, None, number="SANS-PDF")
+    response = api.get(f"/api/v1/companies/{achats.pk}/entries/", {"journal": "HA"})
+    documents = {entry["piece_ref"]: entry["document"] for entry in response.json()["results"]}
+    entry = Entry.objects.get(piece_ref="B-17")
+    assert documents == {"B-17": f"http://testserver/entreprise/{achats.pk}/export-ecritures/"
+                                 f"ecritures/{entry.pk}/piece.pdf", "SANS-PDF": None}
+    # The export space's view, for a signed-in browser (the API token opens no page).
+    assert opened(client_for(accountant), documents["B-17"])[1] == pdf
+    assert api.get(documents["B-17"]).status_code == 302
+
+
 def test_an_invoice_without_pdf_shows_no_paperclip_and_its_piece_url_is_404(
         achats, dirigeant, accountant):
     record(achats, dirigeant, None)

@@ -23,4 +23,5 @@ urlpatterns = [
     re_path(INVOICE + r"/validate/?$", views.InvoiceValidate.as_view()),
     re_path(INVOICE + r"/resend/?$", views.InvoiceResend.as_view()),
     re_path(INVOICE + r"/lock/?$", views.InvoiceLock.as_view()),
+    re_path(INVOICE + r"/document/?$", views.InvoiceDocument.as_view()),
 ]

@@ -1,10 +1,15 @@
 """API endpoints: validate the body, call one service or selector, answer JSON."""
 
+import itertools
+
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import control, selectors, services
+from sandboxes.common.errors import json_error
+
+from .. import control, documents, selectors, services
 from ..formats import iso_utc
 from . import serializers as shapes
 
@@ -141,3 +146,29 @@ class InvoicesLock(APIView):
         data = shapes.validated(shapes.LockBatchRequest, request.data)
         return Response(services.invoices_lock(invoice_ids=data["invoice_ids"],
                                                export_id=data["export_id"]))
+
+
+class InvoiceDocument(APIView):
+    """``GET /api/v1/invoices/{id}/document``: the invoice's PDF (the *pièce*)."""
+
+    def get(self, request, invoice_id):
+        invoice = selectors.get_invoice(invoice_id)
+        if invoice.status != invoice.Status.VALIDATED:
+            return json_error("invoice_not_validated",
+                              "Une facture brouillon n'a pas encore de document.", 409)
+        fault = documents.current_fault()
+        if fault == "500":
+            return json_error("server_error", "Panne simulée du document.", 500)
+        if fault == "not_pdf":
+            return HttpResponse(f"<html><body>Facture {invoice.number}</body></html>",
+                                content_type="application/pdf")
+        if fault == "too_big":
+            pdf = documents.invoice_pdf(invoice)
+            padding = documents.TOO_BIG_BYTES - len(pdf)
+            chunk = b"%" + b"0" * 65535 + b"\n"
+            return StreamingHttpResponse(
+                itertools.chain([pdf], itertools.repeat(chunk, padding // len(chunk) + 1)),
+                content_type="application/pdf")
+        response = HttpResponse(documents.invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+        return response

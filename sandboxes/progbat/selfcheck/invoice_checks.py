@@ -53,6 +53,12 @@ def check_invoices(base, api, url, receiver, browser):
     check(update and json.loads(update[0][1])["type"] == "invoice.updated"
           and json.loads(update[0][1])["data"]["invoice"]["entry"]["lines"][0]["debit"]
           == "240.00", "the edit sends invoice.updated with the new amounts")
+    document = api.get(f"{url}/invoices/{invoice_id}/document")
+    check(document.status_code == 200
+          and document.headers["Content-Type"] == "application/pdf"
+          and document.content.startswith(b"%PDF-") and b"Version 2" in document.content
+          and b"FAC001" in document.content,
+          "the invoice's document is its PDF, of the current version", document.status_code)
 
     zero = api.post(f"{url}/accounts/acc_demo_dupont/invoices", json={
         "number": "FAC002", "date": "2026-06-11", "customer": {"name": "Écoles", "account": "ECO"},
