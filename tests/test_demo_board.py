@@ -60,6 +60,8 @@ def test_the_demo_board_has_a_row_of_each_kind_and_filters_by_site_and_collabora
         ("entries_to_export", name(5)): "1 écriture à exporter",
         ("entries_to_export", name(17)): "1 écriture à exporter",
         ("payment_failed", name(17)): "Paiement en échec",
+        # Dupont's failed Libeo payment of the purchases walkthrough (EL-0457).
+        ("payment_failed", demo.DUPONT["name"]): "Paiement en échec",
     }
     expired = {key: text for key, text in rows.items() if key[0] == "connection_expired"}
     assert len(expired) == 1
