@@ -189,9 +189,13 @@ def _execute_all(db, sql, params):
     import psycopg
 
     db.ensure_connection()
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall() if cursor.description else []
+    with db.wrap_database_errors:
+        # One cursor per connection (``db`` is the thread's own), made again after a reconnect.
+        kept = getattr(db, "_inbox_cursor", None)
+        if kept is None or kept.connection is not db.connection or kept.closed:
+            kept = db._inbox_cursor = psycopg.Cursor(db.connection)
+        kept.execute(sql, params, prepare=True)
+        return kept.fetchall() if kept.description else []
 
 
 def _json_param(db, field_name, value, text=None):
