@@ -179,6 +179,10 @@ def _execute_one(db, sql, params):
         return cursor.fetchone()
 
 
+# psycopg prepares a statement run this many times by itself; ours say ``prepare=True``.
+PREPARE_NEVER_BY_ITSELF = 2**31 - 1
+
+
 def _execute_all(db, sql, params):
     """PostgreSQL: run one statement, return all its rows. Through a psycopg cursor binding
     its parameters server-side: Django's cursors bind client-side, writing the webhook's two
@@ -193,6 +197,12 @@ def _execute_all(db, sql, params):
         # One cursor per connection (``db`` is the thread's own), made again after a reconnect.
         kept = getattr(db, "_inbox_cursor", None)
         if kept is None or kept.connection is not db.connection or kept.closed:
+            if db.connection.prepare_threshold is None:
+                # Django turns psycopg's prepared statements off (None), and with them
+                # ``prepare=True``. Planning this statement costs PostgreSQL about 2 ms (more
+                # than running it for a few events): it is prepared once per connection.
+                # Django's own cursors bind client-side and are never prepared anyway.
+                db.connection.prepare_threshold = PREPARE_NEVER_BY_ITSELF
             kept = db._inbox_cursor = psycopg.Cursor(db.connection)
         kept.execute(sql, params, prepare=True)
         return kept.fetchall() if kept.description else []
