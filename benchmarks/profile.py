@@ -64,7 +64,9 @@ def start(name, pid):
 IDLE = ("select (selectors.py", "poll (selectors.py", "wait (threading.py",
         "accept (socket.py", "_wait_for_tstate_lock", "sleep (", "readinto (socket.py",
         "recv_into (socket.py", "read (ssl.py", "get (queue.py", "run_for_one",
-        "wait_for (threading.py")
+        "wait_for (threading.py",
+        # time.sleep is C: py-spy shows the sleeping function itself (the inbox wake-up thread)
+        "_Waker._run (")
 
 
 def summary(path, *, title, top=TOP):

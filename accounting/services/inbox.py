@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -97,18 +97,20 @@ def company_lookup(company):
                          (company.pk, company.firm_id))
 
 
+COLUMNS = ("firm_id", "company_id", "partner", "webhook_id", "event_type", "source_ref",
+           "source_version", "payload", "draft", "status", "reason", "received_at", "attempts")
+
+
 @functools.cache
 def _insert_sql(lookup_sql):
     """One statement finds the company and stores the event, deciding at once, in the
     database: a webhook-id already there stores nothing (the unique key decides: no row
     comes back), nor does an unknown company; an update of an exported document is kept as
-    rejected, a document made final before the link as ignored."""
+    rejected, a document made final before the link as ignored. (Databases other than
+    PostgreSQL; PostgreSQL's is ``_batch_sql``, for one event or many.)"""
     qn = connection.ops.quote_name
-    columns = ("firm_id", "company_id", "partner", "webhook_id", "event_type", "source_ref",
-               "source_version", "payload", "draft", "status", "reason", "received_at",
-               "attempts")
     return (
-        f"INSERT INTO {qn(InboxEvent._meta.db_table)} ({', '.join(map(qn, columns))}) "  # noqa: S608
+        f"INSERT INTO {qn(InboxEvent._meta.db_table)} ({', '.join(map(qn, COLUMNS))}) "  # noqa: S608
         "SELECT d.firm_id, d.company_id, %s, %s, %s, %s, %s, %s, %s, d.status, "
         "CASE d.status WHEN %s THEN %s WHEN %s THEN %s ELSE '' END, %s, 0 "
         "FROM (SELECT s.company_id, s.firm_id, "
@@ -121,6 +123,54 @@ def _insert_sql(lookup_sql):
         "WHERE true ON CONFLICT (webhook_id) DO NOTHING RETURNING status")
 
 
+# A row of ``_batch_sql``'s VALUES: the event's own values, then the lookup's parameters.
+ROW_VALUES = ("partner", "webhook_id", "event_type", "source_ref", "source_version::integer",
+              "payload::jsonb", "draft::jsonb", "ignored_reason", "rejected_reason",
+              "received_at::timestamptz", "validated_at::timestamptz")
+
+
+def _literal(value):
+    """One of our own status codes, written into the SQL (letters and underscores only)."""
+    if not re.fullmatch(r"[a-z_]+", value):
+        raise ValueError(value)
+    return f"'{value}'"
+
+
+@functools.cache
+def _batch_sql(lookup_sql, lookup_params, rows):
+    """``_insert_sql`` for ``rows`` events in one statement (PostgreSQL): the events come as
+    VALUES, the lookup runs for each of them (LATERAL, its ``%s`` reading the row's own
+    parameters), and the inserted rows come back with their webhook-id."""
+    qn = connection.ops.quote_name
+    status = InboxEvent.Status
+    names = [value.split("::")[0] for value in ROW_VALUES]
+    keys = [f"k{n}" for n in range(lookup_params)]
+    pieces = lookup_sql.split("%s")
+    if len(pieces) != lookup_params + 1:
+        raise ValueError("a CompanyLookup's SQL takes its parameters as %s, nothing else")
+    lateral = "".join(piece + (f"v.{keys[n]}" if n < len(keys) else "")
+                      for n, piece in enumerate(pieces))
+    row = "(" + ", ".join(["%s" + ("::" + value.split("::")[1] if "::" in value else "")
+                           for value in ROW_VALUES] + ["%s"] * lookup_params) + ")"
+    return (
+        f"INSERT INTO {qn(InboxEvent._meta.db_table)} ({', '.join(map(qn, COLUMNS))}) "  # noqa: S608
+        "SELECT s.firm_id, s.company_id, v.partner, v.webhook_id, v.event_type, v.source_ref, "
+        "v.source_version, v.payload, v.draft, d.status, "
+        f"CASE d.status WHEN {_literal(status.IGNORED)} THEN v.ignored_reason "
+        f"WHEN {_literal(status.REJECTED)} THEN v.rejected_reason ELSE '' END, "
+        "v.received_at, 0 "
+        f"FROM (VALUES {', '.join([row] * rows)}) AS v ({', '.join(names + keys)}) "
+        f"CROSS JOIN LATERAL ({lateral}) AS s "
+        "CROSS JOIN LATERAL (SELECT CASE WHEN s.not_before > v.validated_at "
+        f"THEN {_literal(status.IGNORED)} "
+        f"WHEN EXISTS (SELECT 1 FROM {qn(Entry._meta.db_table)} e "
+        f"JOIN {qn(Journal._meta.db_table)} j ON j.id = e.journal_id "
+        "WHERE j.company_id = s.company_id AND j.source = v.partner "
+        f"AND e.source_ref = v.source_ref AND e.state = {_literal(Entry.State.EXPORTED)}) "
+        f"THEN {_literal(status.REJECTED)} ELSE {_literal(status.RECEIVED)} END AS status) "
+        "AS d ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id, status")
+
+
 @functools.lru_cache(maxsize=8)
 def _reasons(language):
     """(ignored, rejected, duplicate) reasons, translated once per language."""
@@ -130,21 +180,40 @@ def _reasons(language):
 
 
 def _execute_one(db, sql, params):
-    """Run one statement, return its row (or None). On PostgreSQL through a psycopg cursor
-    binding its parameters server-side: Django's cursors bind client-side, writing the
-    webhook's two JSON documents into the SQL text, which costs PostgreSQL three times more
-    CPU to parse than the statement itself (measured: 0.6 vs 0.2 ms per webhook). Errors
-    are Django's all the same (``wrap_database_errors``)."""
-    if db.vendor != "postgresql":
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
+    """Run one statement through Django's cursor (databases other than PostgreSQL), return
+    its row (or None)."""
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+# psycopg prepares a statement run this many times by itself; ours say ``prepare=True``.
+PREPARE_NEVER_BY_ITSELF = 2**31 - 1
+
+
+def _execute_all(db, sql, params):
+    """PostgreSQL: run one statement that returns rows, return them all. Through a psycopg
+    cursor binding its parameters server-side: Django's cursors bind client-side, writing the
+    webhooks' JSON documents into the SQL text, which costs PostgreSQL three times more CPU
+    to parse than the statement itself (measured: 0.6 vs 0.2 ms per webhook); and prepared
+    once per connection, the same few texts running for every webhook. Errors are Django's all
+    the same (``wrap_database_errors``)."""
     import psycopg
 
     db.ensure_connection()
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    with db.wrap_database_errors:
+        # One cursor per connection (``db`` is the thread's own), made again after a reconnect.
+        kept = getattr(db, "_inbox_cursor", None)
+        if kept is None or kept.connection is not db.connection or kept.closed:
+            if db.connection.prepare_threshold is None:
+                # Django turns psycopg's prepared statements off (None), and with them
+                # ``prepare=True``. Planning this statement costs PostgreSQL about 2 ms (more
+                # than running it for a few events): it is prepared once per connection.
+                # Django's own cursors bind client-side and are never prepared anyway.
+                db.connection.prepare_threshold = PREPARE_NEVER_BY_ITSELF
+            kept = db._inbox_cursor = psycopg.Cursor(db.connection)
+        kept.execute(sql, params, prepare=True)
+        return kept.fetchall()
 
 
 def _json_param(db, field_name, value, text=None):
@@ -165,40 +234,209 @@ def inbox_receive(*, company, webhook_id, event_type, draft, payload,
     """Store a partner's entry draft for journalising, or say why not.
 
     ``company``: a ``CompanyLookup``. Raises ``DraftRefused`` (nothing stored) when the
-    draft cannot become an entry. Receipts: ``queued``, ``duplicate`` (this webhook-id was
+    draft cannot become an entry, a ``DatabaseError`` when the database could not store it
+    (nothing promised). Receipts: ``queued``, ``duplicate`` (this webhook-id was
     received before), ``unknown_company`` (the lookup found none), ``ignored`` (made final
     before the lookup's ``not_before``), ``exported`` (an update of an exported document,
     kept as rejected). ``payload_text``: the payload's JSON text as received, stored as it is
     when the database can hold it (else ``payload`` is made storable). One round trip to the
-    database (the webhook's hot path).
+    database (the webhook's hot path), shared with the events that other threads of the
+    process are storing meanwhile (``GroupCommit``): the receipt comes after the commit.
     """
     draft = draft_clean(draft, known_account=_known_account)
-    ignored_reason, rejected_reason, duplicate = _reasons(translation.get_language())
+    reasons = _reasons(translation.get_language())
     if payload_text is not None and UNSTORABLE_ESCAPE.search(payload_text):
         payload_text = None
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of ``connection`` looks it up
-    ops, status = db.ops, InboxEvent.Status
+    ops = db.ops
+    payload_param = _json_param(db, "payload",
+                                None if payload_text is not None else storable(payload),
+                                payload_text)
+    draft_param = _json_param(db, "draft", draft.as_json())
+    received_at = ops.adapt_datetimefield_value(timezone.now())
+    validated_at = ops.adapt_datetimefield_value(parse_moment(draft.validated_at))
+    if db.vendor == "postgresql":
+        event = Pending(company.sql, webhook_id, reasons, (
+            draft.source, webhook_id, event_type, draft.source_ref, draft.source_version,
+            payload_param, draft_param, reasons[0], reasons[1], received_at, validated_at,
+            *company.params))
+        if db.get_autocommit() and not db.in_atomic_block:
+            return _GROUP.store(event)
+        # Inside a transaction (a test's, a caller's): the event is part of it.
+        receipts = _store_events(db, [event])
+        if receipts[0].outcome == "queued":
+            transaction.on_commit(inbox_wake)
+        return receipts[0]
+    status = InboxEvent.Status
     params = [
         draft.source, webhook_id, event_type, draft.source_ref, draft.source_version,
-        _json_param(db, "payload", None if payload_text is not None else storable(payload),
-                    payload_text),
-        _json_param(db, "draft", draft.as_json()),
-        status.IGNORED.value, ignored_reason, status.REJECTED.value, rejected_reason,
-        ops.adapt_datetimefield_value(timezone.now()),
-        ops.adapt_datetimefield_value(parse_moment(draft.validated_at)),
-        status.IGNORED.value, draft.source, draft.source_ref, Entry.State.EXPORTED.value,
-        status.REJECTED.value, status.RECEIVED.value, *company.params]
+        payload_param, draft_param,
+        status.IGNORED.value, reasons[0], status.REJECTED.value, reasons[1], received_at,
+        validated_at, status.IGNORED.value, draft.source, draft.source_ref,
+        Entry.State.EXPORTED.value, status.REJECTED.value, status.RECEIVED.value,
+        *company.params]
     row = _execute_one(db, _insert_sql(company.sql), params)
-    if row is None:  # nothing stored: a webhook-id seen before, or no such company
-        if inbox_seen(webhook_id):
-            return Receipt(DUPLICATE, detail=duplicate)
+    receipt = _receipt(row[0] if row else None, webhook_id, reasons, seen=None)
+    if receipt.outcome == "queued":
+        transaction.on_commit(inbox_wake)
+    return receipt
+
+
+def _receipt(stored_status, webhook_id, reasons, *, seen):
+    """The receipt of one event from the status it was stored with (None: not stored).
+    ``seen``: the webhook-ids of the inbox among those not stored (None: ask)."""
+    status = InboxEvent.Status
+    if stored_status is None:  # nothing stored: a webhook-id seen before, or no such company
+        if webhook_id in seen if seen is not None else inbox_seen(webhook_id):
+            return Receipt(DUPLICATE, detail=reasons[2])
         return Receipt(UNKNOWN_COMPANY)
-    if row[0] == status.IGNORED:
-        return Receipt("ignored", "validated_before_link", ignored_reason)
-    if row[0] == status.REJECTED:
-        return Receipt("exported", "entry_exported", rejected_reason)
-    transaction.on_commit(inbox_wake)
+    if stored_status == status.IGNORED:
+        return Receipt("ignored", "validated_before_link", reasons[0])
+    if stored_status == status.REJECTED:
+        return Receipt("exported", "entry_exported", reasons[1])
     return Receipt("queued")
+
+
+class Pending:
+    """An event waiting for its statement: what ``_batch_sql`` needs of it, its receipt to
+    come (or the error that prevented it) and the lock its thread waits on (taken from the
+    start, released by the leader: cheaper than an ``Event``, one per webhook)."""
+
+    __slots__ = ("error", "lead", "lookup_sql", "params", "ready", "reasons", "receipt",
+                 "webhook_id")
+
+    def __init__(self, lookup_sql, webhook_id, reasons, params):
+        self.lookup_sql, self.webhook_id, self.reasons = lookup_sql, webhook_id, reasons
+        self.params = params
+        self.receipt = self.error = None
+        self.ready = threading.Lock()
+        self.ready.acquire()
+        self.lead = False
+
+
+def _store_events(db, events):
+    """Store ``events`` (PostgreSQL; same lookup SQL, distinct webhook-ids) in one statement
+    on ``db``; their receipts, in order. Raises the database's error."""
+    first = events[0]
+    lookup_params = len(first.params) - len(ROW_VALUES)
+    sql = _batch_sql(first.lookup_sql, lookup_params, len(events))
+    params = [value for event in events for value in event.params]
+    stored = dict(_execute_all(db, sql, params))
+    missing = [event.webhook_id for event in events if event.webhook_id not in stored]
+    seen = set()
+    if missing:  # rare: duplicates and unknown companies
+        with scopes_disabled():
+            seen = set(InboxEvent.objects.using(db.alias).filter(
+                webhook_id__in=missing).values_list("webhook_id", flat=True))
+    return [_receipt(stored.get(event.webhook_id), event.webhook_id, event.reasons,
+                     seen=seen) for event in events]
+
+
+class GroupCommit:
+    """Group commit of the webhooks a process receives at once (PostgreSQL, autocommit).
+
+    Each request thread hands its checked event over and waits; one of them, the leader,
+    stores every event waiting then in ONE statement and ONE commit on its own connection,
+    then hands each thread its receipt. Each receipt is given after the commit that made it
+    true: a partner's 2xx is a promise. Events that arrive while a leader works wait for its
+    commit, and the first of them leads the next statement with all of them. Nothing is
+    kept in memory past a request's own wait: a thread that answers has its event stored or
+    its error (a process that dies mid-statement answers nobody, and commits all or none).
+
+    Two events with the same webhook-id never share a statement (the later one waits for
+    the next, and is then told "duplicate" exactly as it would alone). A statement that fails
+    is tried again one event at a time, so that an event's own error reaches only its own
+    request; a database that is down fails each of them (the webhook answers 503).
+    """
+
+    def __init__(self, max_batch=64):
+        self.lock = threading.Lock()
+        self.waiting = []
+        self.leading = False
+        self.max_batch = max_batch
+
+    def store(self, event):
+        with self.lock:
+            if self.leading:
+                self.waiting.append(event)
+            else:
+                self.leading = True
+                event.lead = True
+        if not event.lead:
+            event.ready.acquire()
+            if not event.lead:  # stored (or failed) by a leader
+                if event.error is not None:
+                    raise event.error
+                return event.receipt
+        self._lead(event)
+        if event.error is not None:
+            raise event.error
+        return event.receipt
+
+    def _take(self, event):
+        """The leader's statement: its own event and those waiting (same lookup, distinct
+        webhook-ids, at most ``max_batch``); the others stay for the next one."""
+        batch, ids, kept = [event], {event.webhook_id}, []
+        with self.lock:
+            for other in self.waiting:
+                if (len(batch) < self.max_batch and other.webhook_id not in ids
+                        and other.lookup_sql == event.lookup_sql):
+                    batch.append(other)
+                    ids.add(other.webhook_id)
+                else:
+                    kept.append(other)
+            self.waiting = kept
+        return batch
+
+    def _lead(self, event):
+        batch = self._take(event)
+        try:
+            _store_batch(connections[DEFAULT_DB_ALIAS], batch)
+        except BaseException as error:  # never leave a waiting thread behind
+            for other in batch:
+                if other.receipt is None and other.error is None:
+                    other.error = error
+            raise
+        finally:
+            with self.lock:
+                if self.waiting:
+                    successor = self.waiting.pop(0)
+                    successor.lead = True
+                else:
+                    successor = None
+                    self.leading = False
+            for other in batch:
+                if other is not event:
+                    other.ready.release()
+            if successor is not None:
+                successor.ready.release()
+
+
+def _store_batch(db, batch):
+    """Store ``batch`` on ``db`` and give each event its receipt or its error; wake the
+    journalising task once if any was queued."""
+    try:
+        receipts = _store_events(db, batch)
+    except DatabaseError as error:
+        if len(batch) == 1:
+            batch[0].error = error
+            return
+        logger.warning("inbox: a statement of %d events failed (%s); storing them one by one",
+                       len(batch), error)
+        receipts = []
+        for event in batch:
+            try:
+                receipts.append(_store_events(db, [event])[0])
+            except DatabaseError as own:
+                event.error = own
+                receipts.append(None)
+    for event, receipt in zip(batch, receipts, strict=True):
+        event.receipt = receipt
+    if any(receipt is not None and receipt.outcome == "queued" for receipt in receipts):
+        inbox_wake()  # autocommit: committed already
+
+
+_GROUP = GroupCommit()
 
 
 @functools.cache

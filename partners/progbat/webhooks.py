@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -267,11 +267,18 @@ def receive(body: bytes, headers) -> Answer:
     if len(webhook_id) > MAX_WEBHOOK_ID or not IDENTIFIER.fullmatch(webhook_id):
         return _malformed({"webhook-id": _("%(n)d caractères imprimables au plus.") % {
             "n": MAX_WEBHOOK_ID}})
-    answer = _receive_event(body, webhook_id)
-    # A webhook-id already received answers "duplicate" whatever its body says now. When the
-    # inbox was asked, its unique key told; a refusal before that asks the inbox (rare path).
-    if not answer.inbox_decided and inbox_seen(webhook_id):
-        return _duplicate()
+    try:
+        answer = _receive_event(body, webhook_id)
+        # A webhook-id already received answers "duplicate" whatever its body says now. When
+        # the inbox was asked, its unique key told; a refusal before that asks the inbox.
+        if not answer.inbox_decided and inbox_seen(webhook_id):
+            return _duplicate()
+    except DatabaseError:
+        # Not stored, or not known to be: no promise. ProGBat delivers again later (a 5xx is
+        # retried; the webhook-id makes the next delivery count once).
+        logger.exception("ProGBat webhook %s: database unavailable", webhook_id)
+        return _error(503, "unavailable",
+                      _("Service momentanément indisponible : renvoyez l'événement plus tard."))
     return answer
 
 
@@ -281,7 +288,8 @@ def _receive_event(body, webhook_id):
         event = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return _error(400, "malformed", _("Le corps n'est pas du JSON valide en UTF-8."))
-    if _too_deep(event):
+    # A document nests at most as deep as it has brackets: most bodies need no walk.
+    if text.count("{") + text.count("[") > MAX_DEPTH and _too_deep(event):
         return _error(400, "malformed", _("JSON imbriqué sur plus de %(n)d niveaux.") % {
             "n": MAX_DEPTH})
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
