@@ -71,6 +71,10 @@ def pages(request):
         return invalid_request('Attendu : {"invoices": 1 à 1000}.')
     _pages["invoices"] = size
     return JsonResponse(_pages)
+
+
+@csrf_exempt
+@require_POST
 def document_faults(request):
     """What ``GET /api/v1/invoices/{id}/document`` answers: the PDF (null), an HTML page
     sent as a PDF (``not_pdf``), a PDF padded beyond 20 MB (``too_big``) or a 500."""
