@@ -122,7 +122,7 @@ class ExportRequestSerializer(serializers.Serializer):
     date_to = serializers.DateField()
     include_exported = serializers.BooleanField(default=False)
     include_documents = serializers.BooleanField(
-        default=False, help_text="Un ZIP : le fichier et les pièces (pieces/<PieceRef>.pdf).")
+        default=False, help_text=_("Un ZIP : le fichier et les pièces (pieces/<PieceRef>.pdf)."))
     encoding = serializers.ChoiceField(choices=CSV_ENCODINGS, default="utf-8-sig")
 
 

@@ -85,7 +85,7 @@ def invitation_send(*, firm, actor, email, role, company=None, site=None, first_
     invitation.full_clean()
     invitation.save()
     audit_record(firm=firm, company=company, actor=actor, action="invitation.sent",
-                 summary=_("Invitation envoyée à %(email)s (%(role)s)")
+                 summary=lambda: _("Invitation envoyée à %(email)s (%(role)s)")
                  % {"email": email, "role": invitation.get_role_display()},
                  data={"email": email, "role": role})
     transaction.on_commit(lambda: invitation_email_send(invitation_id=invitation.pk, token=token,
@@ -126,7 +126,7 @@ def invitation_cancel(*, invitation, actor):
     invitation.save(update_fields=["cancelled_at"])
     audit_record(firm=invitation.firm, company=invitation.company, actor=actor,
                  action="invitation.cancelled",
-                 summary=_("Invitation de %(email)s annulée") % {"email": invitation.email},
+                 summary=lambda: _("Invitation de %(email)s annulée") % {"email": invitation.email},
                  data={"email": invitation.email})
     return invitation
 
@@ -168,7 +168,8 @@ def invitation_accept(*, invitation, user):
     invitation.save(update_fields=["accepted_at"])
     audit_record(firm=invitation.firm, company=invitation.company, actor=user,
                  action="invitation.accepted",
-                 summary=_("Invitation acceptée par %(email)s") % {"email": invitation.email},
+                 summary=lambda: _("Invitation acceptée par %(email)s")
+                 % {"email": invitation.email},
                  data={"email": invitation.email, "role": invitation.role})
     return invitation
 
@@ -181,6 +182,7 @@ def invitation_decline(*, invitation, user):
     # No actor: declining tells the firm nothing more about the account than its address.
     audit_record(firm=invitation.firm, company=invitation.company, actor=None,
                  action="invitation.declined",
-                 summary=_("Invitation refusée par %(email)s") % {"email": invitation.email},
+                 summary=lambda: _("Invitation refusée par %(email)s")
+                 % {"email": invitation.email},
                  data={"email": invitation.email})
     return invitation

@@ -41,7 +41,7 @@ def company_create(*, firm, actor, dirigeant_email, dirigeant_first_name="",
     if actor is not None and FirmMembership.objects.filter(user=actor, firm=firm).exists():
         CompanyAccountant.objects.create(firm=firm, company=company, user=actor)
     audit_record(firm=firm, company=company, actor=actor, action="company.created",
-                 summary=_("Entreprise créée : %(name)s") % {"name": company.name},
+                 summary=lambda: _("Entreprise créée : %(name)s") % {"name": company.name},
                  data={"siret": company.siret, "dirigeant": dirigeant_email.strip().lower()})
     invitation_send(firm=firm, actor=actor, company=company, email=dirigeant_email,
                     role=CompanyMembership.Role.DIRIGEANT, first_name=dirigeant_first_name,
@@ -60,7 +60,7 @@ def company_update(*, company, actor, **fields):
         return company
     _validated_save(company)
     audit_record(firm=company.firm, company=company, actor=actor, action="company.updated",
-                 summary=_("Entreprise modifiée : %(name)s") % {"name": company.name},
+                 summary=lambda: _("Entreprise modifiée : %(name)s") % {"name": company.name},
                  data={"changes": changed})
     return company
 
@@ -86,10 +86,11 @@ def company_set_state(*, company, actor, state):
         company.activated_at = timezone.now()
     company.save(update_fields=["state", "activated_at", "updated_at"])
     action = "company.activated" if state == Company.State.ACTIVATED else "company.inactivated"
-    summary = (_("Entreprise activée : %(name)s") if state == Company.State.ACTIVATED
-               else _("Entreprise inactivée : %(name)s"))
     audit_record(firm=company.firm, company=company, actor=actor, action=action,
-                 summary=summary % {"name": company.name})
+                 summary=lambda: (_("Entreprise activée : %(name)s")
+                                  if state == Company.State.ACTIVATED
+                                  else _("Entreprise inactivée : %(name)s"))
+                 % {"name": company.name})
     return company
 
 
@@ -108,7 +109,7 @@ def company_user_add(*, company, actor, email, role, first_name="", last_name=""
     membership = _validated_save(CompanyMembership(firm=company.firm, company=company, user=user,
                                                    role=role))
     audit_record(firm=company.firm, company=company, actor=actor, action="company_user.added",
-                 summary=_("Utilisateur %(email)s ajouté (%(role)s)")
+                 summary=lambda: _("Utilisateur %(email)s ajouté (%(role)s)")
                  % {"email": user.email, "role": membership.get_role_display()},
                  data={"user_id": user.pk, "role": role})
     return membership
@@ -130,7 +131,7 @@ def company_dirigeant_change(*, company, actor, user):
     target.save(update_fields=["role", "updated_at"])
     audit_record(firm=company.firm, company=company, actor=actor,
                  action="company_user.dirigeant_changed",
-                 summary=_("Nouveau dirigeant : %(email)s") % {"email": user.email},
+                 summary=lambda: _("Nouveau dirigeant : %(email)s") % {"email": user.email},
                  data={"user_id": user.pk})
     return target
 
@@ -146,7 +147,7 @@ def company_user_remove(*, company, actor, user):
     membership.delete()
     UserModuleAccess.objects.filter(company=company, user=user).delete()
     audit_record(firm=company.firm, company=company, actor=actor, action="company_user.removed",
-                 summary=_("Utilisateur %(email)s retiré") % {"email": user.email},
+                 summary=lambda: _("Utilisateur %(email)s retiré") % {"email": user.email},
                  data={"user_id": user.pk})
 
 
@@ -159,7 +160,7 @@ def accountant_attach(*, company, actor, user):
     if created:
         audit_record(firm=company.firm, company=company, actor=actor,
                      action="accountant.attached",
-                     summary=_("Comptable rattaché : %(email)s") % {"email": user.email},
+                     summary=lambda: _("Comptable rattaché : %(email)s") % {"email": user.email},
                      data={"user_id": user.pk})
 
 
@@ -169,7 +170,7 @@ def accountant_detach(*, company, actor, user):
     if deleted:
         audit_record(firm=company.firm, company=company, actor=actor,
                      action="accountant.detached",
-                     summary=_("Comptable détaché : %(email)s") % {"email": user.email},
+                     summary=lambda: _("Comptable détaché : %(email)s") % {"email": user.email},
                      data={"user_id": user.pk})
 
 
@@ -214,11 +215,12 @@ def modules_save(*, company, actor, enabled_codes):
         follow_up = hook and (hook.activated if wanted else hook.deactivated)
         if follow_up:
             follow_up(company, actor)
-        summary = (_("Module « %(module)s » activé") if wanted
-                   else _("Module « %(module)s » désactivé")) % {"module": module.name}
         audit_record(firm=company.firm, company=company, actor=actor,
                      action="module.activated" if wanted else "module.deactivated",
-                     summary=summary, data={"module": module.code})
+                     summary=lambda wanted=wanted, name=module.name: (
+                         _("Module « %(module)s » activé") if wanted
+                         else _("Module « %(module)s » désactivé")) % {"module": name},
+                     data={"module": module.code})
     return changed
 
 
@@ -230,10 +232,11 @@ def user_module_access_set(*, company, actor, user, module, enabled, is_admin=Fa
     row, _created = UserModuleAccess.objects.update_or_create(
         company=company, module=module, user=user,
         defaults={"firm": company.firm, "enabled": enabled, "is_admin": is_admin})
-    state = _("activé") if enabled else _("désactivé")
     audit_record(firm=company.firm, company=company, actor=actor, action="module_access.changed",
-                 summary=_("Accès de %(email)s au module « %(module)s » : %(state)s%(admin)s")
-                 % {"email": user.email, "module": module.name, "state": state,
+                 summary=lambda: _("Accès de %(email)s au module « %(module)s » : "
+                                   "%(state)s%(admin)s")
+                 % {"email": user.email, "module": module.name,
+                    "state": _("activé") if enabled else _("désactivé"),
                     "admin": _(" (administrateur)") if is_admin else ""},
                  data={"user_id": user.pk, "module": module.code, "enabled": enabled,
                        "is_admin": is_admin})
@@ -251,7 +254,7 @@ def licence_grant(*, company, actor, user, tier, starts_on, ends_on):
     except IntegrityError:  # pragma: no cover - clean() catches it first
         raise ValidationError(_("Dates de licence incohérentes.")) from None
     audit_record(firm=company.firm, company=company, actor=actor, action="licence.granted",
-                 summary=_("Licence %(tier)s pour %(email)s du %(start)s au %(end)s")
+                 summary=lambda: _("Licence %(tier)s pour %(email)s du %(start)s au %(end)s")
                  % {"tier": licence.get_tier_display(), "email": user.email,
                     "start": starts_on.strftime("%d/%m/%Y"), "end": ends_on.strftime("%d/%m/%Y")},
                  data={"user_id": user.pk, "tier": tier})

@@ -35,7 +35,8 @@ def firm_user_create(*, firm, actor, email, first_name, last_name, role, site=No
     membership.full_clean()
     membership.save()
     audit_record(firm=firm, actor=actor, action="firm_user.created",
-                 summary=_("Utilisateur cabinet ajouté : %(email)s") % {"email": user.email},
+                 summary=lambda: _("Utilisateur cabinet ajouté : %(email)s")
+                 % {"email": user.email},
                  data={"user_id": user.pk, "role": role})
     return membership
 
@@ -52,7 +53,7 @@ def firm_user_update(*, membership, actor, role, site=None):
     membership.full_clean()
     membership.save()
     audit_record(firm=membership.firm, actor=actor, action="firm_user.updated",
-                 summary=_("Utilisateur cabinet modifié : %(email)s")
+                 summary=lambda: _("Utilisateur cabinet modifié : %(email)s")
                  % {"email": membership.user.email},
                  data={"user_id": membership.user_id, "role": role,
                        "site_id": site.pk if site else None})
@@ -65,7 +66,7 @@ def site_create(*, firm, actor, name, city=""):
     site.full_clean()
     site.save()
     audit_record(firm=firm, actor=actor, action="site.created",
-                 summary=_("Site créé : %(name)s") % {"name": name})
+                 summary=lambda: _("Site créé : %(name)s") % {"name": name})
     return site
 
 
@@ -75,14 +76,14 @@ def news_publish(*, firm, actor, title, body, published=True):
     news.full_clean()
     news.save()
     audit_record(firm=firm, actor=actor, action="news.created",
-                 summary=_("Actualité publiée : %(title)s") % {"title": title})
+                 summary=lambda: _("Actualité publiée : %(title)s") % {"title": title})
     return news
 
 
 @transaction.atomic
 def news_delete(*, news, actor):
     audit_record(firm=news.firm, actor=actor, action="news.deleted",
-                 summary=_("Actualité supprimée : %(title)s") % {"title": news.title})
+                 summary=lambda: _("Actualité supprimée : %(title)s") % {"title": news.title})
     news.delete()
 
 
@@ -92,7 +93,7 @@ def convention_set(*, firm, actor, partner, kind, signed_at, trial_plan="start_p
         firm=firm, partner=partner,
         defaults={"kind": kind, "signed_at": signed_at, "trial_plan": trial_plan})
     audit_record(firm=firm, actor=actor, action="convention.set",
-                 summary=_("Convention %(partner)s : %(kind)s")
+                 summary=lambda: _("Convention %(partner)s : %(kind)s")
                  % {"partner": convention.get_partner_display(),
                     "kind": convention.get_kind_display()})
     return convention
@@ -105,8 +106,9 @@ def firm_mfa_required_set(*, firm, actor, required):
         return firm
     firm.mfa_required = required
     firm.save(update_fields=["mfa_required", "updated_at"])
-    summary = (_("MFA obligatoire activée pour les utilisateurs du cabinet") if required
-               else _("MFA obligatoire désactivée pour les utilisateurs du cabinet"))
-    audit_record(firm=firm, actor=actor, action="firm.mfa_required", summary=summary,
+    audit_record(firm=firm, actor=actor, action="firm.mfa_required",
+                 summary=lambda: (
+                     _("MFA obligatoire activée pour les utilisateurs du cabinet") if required
+                     else _("MFA obligatoire désactivée pour les utilisateurs du cabinet")),
                  data={"mfa_required": required})
     return firm

@@ -23,14 +23,25 @@ def mode_for(user, kind):
     return chosen or DEFAULT_MODES.get(kind, Mode.IMMEDIATE)
 
 
+def in_language_of(user, text):
+    """``text`` (a string, a lazy text, or a callable building one) in ``user``'s language."""
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        return str(text() if callable(text) else text)
+
+
 def notify(*, users, kind, fact_key, title, body="", url=""):
-    """Tell each of ``users`` about a fact once; returns the notifications created now."""
+    """Tell each of ``users`` about a fact once; returns the notifications created now.
+
+    A notification is stored as its recipient reads it (the in-app list and the e-mail): pass
+    ``title`` and ``body`` as callables (``lambda: _("…") % {…}``) or lazy texts, built for
+    each recipient in their language; a plain string is stored as it is."""
     created = []
     for user in {user.pk: user for user in users if user is not None}.values():
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(
-                    user=user, kind=kind, fact_key=fact_key[:200], title=title[:200], body=body,
+                    user=user, kind=kind, fact_key=fact_key[:200],
+                    title=in_language_of(user, title)[:200], body=in_language_of(user, body),
                     url=url[:300])
         except IntegrityError:
             continue  # already told: never twice for the same fact

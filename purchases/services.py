@@ -163,7 +163,8 @@ def invoice_create(*, company, actor, vat_lines=None, **fields):
     _vat_lines_save(invoice, lines or [VatLine.implied(invoice.amount_excl_tax,
                                                        invoice.vat_amount)])
     audit_record(firm=company.firm, company=company, actor=actor, action="purchase.created",
-                 summary=_("Facture fournisseur saisie : %(invoice)s") % {"invoice": invoice})
+                 summary=lambda: _("Facture fournisseur saisie : %(invoice)s")
+                 % {"invoice": invoice})
     hooks.invoice_recorded(invoice, actor)
     return invoice
 
@@ -214,7 +215,8 @@ def invoice_update(*, invoice, actor, vat_lines=None, **fields):
         _vat_lines_save(invoice, changed["vat_lines"])
     audit_record(firm=invoice.firm, company=invoice.company, actor=actor,
                  action="purchase.updated",
-                 summary=_("Facture fournisseur modifiée : %(invoice)s") % {"invoice": invoice},
+                 summary=lambda: _("Facture fournisseur modifiée : %(invoice)s")
+                 % {"invoice": invoice},
                  data={"fields": sorted(changed)})
     hooks.invoice_recorded(invoice, actor)
     if set(changed) - {"expense_account"}:  # what the payment provider holds changed
@@ -249,7 +251,7 @@ def invoice_pay(*, invoice, actor):
     provider.request_payment(payment)
     audit_record(firm=invoice.firm, company=invoice.company, actor=actor,
                  action="purchase.pay_requested",
-                 summary=_("Paiement demandé : %(invoice)s, %(amount)s €")
+                 summary=lambda: _("Paiement demandé : %(invoice)s, %(amount)s €")
                  % {"invoice": invoice, "amount": invoice.amount_incl_tax})
     return payment
 
@@ -311,7 +313,7 @@ def payment_settle(*, payment, result):
         action, summary = AUDITED[payment.status]
         provider = payment_provider(payment.provider)
         audit_record(firm=payment.firm, company=payment.company, actor=None, action=action,
-                     summary=str(summary) % {
+                     summary=lambda: str(summary) % {
                          "provider": provider.name if provider else payment.provider,
                          "invoice": payment.invoice, "amount": payment.amount,
                          "reason": payment.error_detail or payment.error_code},
@@ -325,8 +327,8 @@ def payment_settle(*, payment, result):
     if payment.status == Payment.Status.FAILED:
         notify(users=[payment.requested_by], kind=Kind.PAYMENT_FAILED,
                fact_key=f"payment-failed:{payment.pk}",
-               title=_("Paiement en échec : %(invoice)s") % {"invoice": payment.invoice},
-               body=_("%(amount)s € — %(reason)s La facture reste à payer.") % {
+               title=lambda: _("Paiement en échec : %(invoice)s") % {"invoice": payment.invoice},
+               body=lambda: _("%(amount)s € — %(reason)s La facture reste à payer.") % {
                    "amount": payment.amount,
                    "reason": payment.error_detail or payment.error_code},
                url=reverse("purchases:invoice", args=[payment.company_id, payment.invoice_id]))

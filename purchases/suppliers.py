@@ -66,8 +66,8 @@ def supplier_update(*, supplier, actor, aux_account, expense_account):
     supplier.save(update_fields=["aux_account", "expense_account", "updated_at"])
     audit_record(firm=supplier.company.firm, company=supplier.company, actor=actor,
                  action="purchase.supplier_updated",
-                 summary=_("Fournisseur %(name)s : compte auxiliaire %(aux)s, compte de charge "
-                           "par défaut %(account)s") % {
+                 summary=lambda: _("Fournisseur %(name)s : compte auxiliaire %(aux)s, compte "
+                                   "de charge par défaut %(account)s") % {
                      "name": supplier.name, "aux": supplier.aux_account,
                      "account": supplier.expense_account},
                  data={"before": list(before)})

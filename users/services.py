@@ -20,7 +20,7 @@ def api_token_create(*, user, actor, name="", expires_in_days=None, firm=None):
     row, token = ApiToken.objects.create(user=user, expiry=expiry, name=name.strip())
     if firm is not None:
         audit_record(firm=firm, actor=actor, action="api_token.created",
-                     summary=_("Jeton d'API %(key)s… créé pour %(email)s")
+                     summary=lambda: _("Jeton d'API %(key)s… créé pour %(email)s")
                      % {"key": row.token_key, "email": user.email},
                      data={"user_id": user.pk, "token_key": row.token_key,
                            "expiry": row.expiry.isoformat() if row.expiry else None})
@@ -32,7 +32,7 @@ def api_token_revoke(*, token, actor, firm=None):
     deleted, _rows = ApiToken.objects.filter(pk=token.pk).delete()
     if deleted and firm is not None:
         audit_record(firm=firm, actor=actor, action="api_token.revoked",
-                     summary=_("Jeton d'API %(key)s… révoqué (%(email)s)")
+                     summary=lambda: _("Jeton d'API %(key)s… révoqué (%(email)s)")
                      % {"key": token.token_key, "email": token.user.email},
                      data={"user_id": token.user_id, "token_key": token.token_key})
     return bool(deleted)

@@ -71,12 +71,15 @@ def batch_export_request(*, firm, actor, format, date_from, date_to, companies="
     chosen = batch_companies(firm=firm, companies=companies, site=site)
     if not chosen:
         raise ValidationError({"companies": _("Aucune entreprise dans cette sélection.")})
-    if site is not None:
-        selection = _("Site %(site)s") % {"site": site.name}
-    elif companies == "all":
-        selection = _("Toutes les entreprises")
-    else:
-        selection = _("%(n)d entreprise(s) choisie(s)") % {"n": len(chosen)}
+
+    def selection_text():
+        if site is not None:
+            return _("Site %(site)s") % {"site": site.name}
+        if companies == "all":
+            return _("Toutes les entreprises")
+        return _("%(n)d entreprise(s) choisie(s)") % {"n": len(chosen)}
+
+    selection = selection_text()
     batch = BatchExport.objects.create(
         firm=firm, created_by=actor, selection=selection[:200], site=site, format=format,
         date_from=date_from, date_to=date_to,
@@ -84,9 +87,9 @@ def batch_export_request(*, firm, actor, format, date_from, date_to, companies="
                   "reason": "", "reason_kind": "", "export_id": None, "file_name": ""}
                  for c in chosen])
     audit_record(firm=firm, actor=actor, action="batch_export.requested",
-                 summary=_("Export mensuel groupé (%(selection)s, %(n)d entreprises) du "
-                           "%(start)s au %(end)s") % {
-                     "selection": selection, "n": len(chosen),
+                 summary=lambda: _("Export mensuel groupé (%(selection)s, %(n)d entreprises) du "
+                                   "%(start)s au %(end)s") % {
+                     "selection": selection_text(), "n": len(chosen),
                      "start": date_from.strftime("%d/%m/%Y"),
                      "end": date_to.strftime("%d/%m/%Y")})
     from ..tasks import batch_export_run
@@ -148,8 +151,8 @@ def batch_export_run(batch_id, budget_seconds=BUDGET_SECONDS):
         batch.save(update_fields=["status", "finished_at", "zip_file", "results"])
         done = sum(1 for item in batch.results if item["status"] == "done")
         audit_record(firm=batch.firm, actor=batch.created_by, action="batch_export.done",
-                     summary=_("Export mensuel groupé terminé : %(done)d fichier(s), "
-                               "%(skipped)d entreprise(s) ignorée(s)")
+                     summary=lambda: _("Export mensuel groupé terminé : %(done)d fichier(s), "
+                                       "%(skipped)d entreprise(s) ignorée(s)")
                      % {"done": done, "skipped": len(batch.results) - done})
         return batch
 

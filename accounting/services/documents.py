@@ -99,7 +99,7 @@ def entry_document_attach(*, company, source, source_ref, source_version, conten
         document.file.save("piece.pdf", File(content), save=False)
         audit_record(firm=company.firm, company=company, actor=actor,
                      action="entry.document_attached",
-                     summary=_("Pièce jointe à l'écriture de %(ref)s (version %(v)s)")
+                     summary=lambda: _("Pièce jointe à l'écriture de %(ref)s (version %(v)s)")
                      % {"ref": source_ref, "v": source_version},
                      data={"source": source, "source_ref": source_ref,
                            "version": source_version, "sha256": document.sha256})

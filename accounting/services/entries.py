@@ -214,7 +214,7 @@ def entry_book(*, company, source, draft, actor=None) -> Booking:
         "version": draft.source_version}
     if _write(entry, company=company, label=label, rows=rows, draft=draft, note=note):
         audit_record(firm=company.firm, company=company, actor=actor, action="entry.corrected",
-                     summary=_("Écriture de correction %(entry)s (pièce %(piece)s modifiée "
-                               "après export)") % {"entry": entry.reference,
+                     summary=lambda: _("Écriture de correction %(entry)s (pièce %(piece)s modifiée "
+                                       "après export)") % {"entry": entry.reference,
                                                    "piece": draft.piece_ref})
     return Booking("corrected", entry.pk)

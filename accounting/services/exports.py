@@ -126,7 +126,8 @@ def export_request(*, company, actor, format, journal_codes, date_from, date_to,
                                        include_documents=include_documents,
                                        encoding=encoding)
     audit_record(firm=company.firm, company=company, actor=actor, action="export.requested",
-                 summary=_("Export %(format)s des journaux %(journals)s du %(start)s au %(end)s")
+                 summary=lambda: _("Export %(format)s des journaux %(journals)s du %(start)s "
+                                   "au %(end)s")
                  % {"format": batch.get_format_display(), "journals": ", ".join(journal_codes),
                     "start": date_from.strftime("%d/%m/%Y"), "end": date_to.strftime("%d/%m/%Y")})
     from ..tasks import export_run
@@ -286,7 +287,7 @@ def _export(batch_id):
     batch.save()
     audit_record(firm=company.firm, company=company, actor=batch.created_by,
                  action="export.done",
-                 summary=_("Export terminé : %(n)d écritures, %(file)s")
+                 summary=lambda: _("Export terminé : %(n)d écritures, %(file)s")
                  % {"n": batch.entry_count, "file": batch.file_name})
     return batch
 

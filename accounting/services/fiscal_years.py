@@ -127,7 +127,7 @@ def fiscal_year_close(*, company, end, actor):
     year.closed_by = actor
     year.save()
     audit_record(firm=company.firm, company=company, actor=actor, action="fiscal_year.closing",
-                 summary=_("Clôture de l'exercice du %(start)s au %(end)s demandée") % {
+                 summary=lambda: _("Clôture de l'exercice du %(start)s au %(end)s demandée") % {
                      "start": year.start.strftime("%d/%m/%Y"),
                      "end": year.end.strftime("%d/%m/%Y")})
     from ..tasks import export_run
@@ -143,7 +143,8 @@ def fiscal_year_closed(batch):
     year.save(update_fields=["state", "closed_at"])
     audit_record(firm=batch.company.firm, company=batch.company, actor=batch.created_by,
                  action="fiscal_year.closed",
-                 summary=_("Exercice du %(start)s au %(end)s clôturé : FEC légal %(file)s") % {
+                 summary=lambda: _("Exercice du %(start)s au %(end)s clôturé : FEC légal "
+                                   "%(file)s") % {
                      "start": year.start.strftime("%d/%m/%Y"),
                      "end": year.end.strftime("%d/%m/%Y"), "file": batch.file_name})
 

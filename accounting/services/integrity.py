@@ -62,11 +62,12 @@ def _alert_firm_admins(company, problems):
     fingerprint = hashlib.sha256("\n".join(problems).encode()).hexdigest()[:16]
     notify(users=admins, kind=Kind.INTEGRITY_FAILED,
            fact_key=f"integrity:{company.pk}:{fingerprint}",
-           title=_("Anomalie d'inaltérabilité pour %(company)s") % {"company": company.name},
-           body=_("Le contrôle des journaux de %(company)s (SIRET %(siret)s) a trouvé "
-                  "%(n)d anomalie(s) :\n%(list)s\nLes écritures exportées ne doivent jamais "
-                  "changer : vérifiez ce qui s'est passé et signalez-le à l'administrateur de "
-                  "MEG.") % {"company": company.name, "siret": company.siret,
-                            "n": len(problems),
-                            "list": "\n".join(f"- {problem}" for problem in problems)},
+           title=lambda: _("Anomalie d'inaltérabilité pour %(company)s") % {
+               "company": company.name},
+           body=lambda: _("Le contrôle des journaux de %(company)s (SIRET %(siret)s) a trouvé "
+                          "%(n)d anomalie(s) :\n%(list)s\nLes écritures exportées ne doivent "
+                          "jamais changer : vérifiez ce qui s'est passé et signalez-le à "
+                          "l'administrateur de MEG.") % {
+               "company": company.name, "siret": company.siret, "n": len(problems),
+               "list": "\n".join(f"- {problem}" for problem in problems)},
            url=reverse("accounting:export_space", args=[company.pk]) + "#integrite")

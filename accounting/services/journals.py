@@ -37,7 +37,7 @@ def journal_update(*, journal, actor, code, label):
     journal.save(update_fields=["code", "label"])
     audit_record(firm=journal.company.firm, company=journal.company, actor=actor,
                  action="journal.updated",
-                 summary=_("Journal %(before)s renommé en %(code)s — %(label)s")
+                 summary=lambda: _("Journal %(before)s renommé en %(code)s — %(label)s")
                  % {"before": before[0], "code": journal.code, "label": journal.label})
     return journal
 

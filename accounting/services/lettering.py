@@ -56,7 +56,8 @@ def documents_letter(*, company, account, aux_account, documents, date, actor=No
     LetteredLine.objects.bulk_create(
         LetteredLine(firm_id=company.firm_id, lettering=lettering, line=line) for line in lines)
     audit_record(firm=company.firm, company=company, actor=actor, action="lettering.created",
-                 summary=_("Lettrage %(code)s du compte %(account)s %(aux)s (%(count)d lignes)")
+                 summary=lambda: _("Lettrage %(code)s du compte %(account)s %(aux)s "
+                                   "(%(count)d lignes)")
                  % {"code": lettering.code, "account": account, "aux": aux_account,
                     "count": len(lines)},
                  data={"lettering_id": lettering.pk, "line_ids": [line.pk for line in lines]})

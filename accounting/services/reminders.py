@@ -37,13 +37,15 @@ def events_refused_notify(now=None):
         for event in events:
             if event.firm_id not in admins:
                 admins[event.firm_id] = _firm_admins(event.firm_id)
-            notify(users=admins[event.firm_id], kind=Kind.EVENTS_REJECTED,
-                   fact_key=f"inbox-event:{event.pk}",
-                   title=_("%(company)s : événement %(status)s (%(doc)s v%(version)s)") % {
-                       "company": event.company.name,
-                       "status": event.get_status_display().lower(),
-                       "doc": event.source_ref, "version": event.source_version},
-                   body=event.reason, url=reverse("accounting:partner_events"))
+            _event_refused(event, admins[event.firm_id])
+
+
+def _event_refused(event, admins):
+    notify(users=admins, kind=Kind.EVENTS_REJECTED, fact_key=f"inbox-event:{event.pk}",
+           title=lambda: _("%(company)s : événement %(status)s (%(doc)s v%(version)s)") % {
+               "company": event.company.name, "status": event.get_status_display().lower(),
+               "doc": event.source_ref, "version": event.source_version},
+           body=event.reason, url=reverse("accounting:partner_events"))
 
 
 def closing_reminders(today=None):
@@ -64,10 +66,14 @@ def closing_reminders(today=None):
                 continue
             people = [a.user for a in CompanyAccountant.objects.filter(company=company)
                       .select_related("user")] + _firm_admins(company.firm_id)
-            notify(users=people, kind=Kind.CLOSING_REMINDER,
-                   fact_key=f"closing:{company.pk}:{year.end:%Y%m%d}",
-                   title=_("%(company)s : l'exercice clos le %(end)s n'est pas clôturé") % {
-                       "company": company.name, "end": year.end.strftime("%d/%m/%Y")},
-                   body=_("Clôturez-le dans l'export des écritures pour produire son FEC légal "
+            _closing_reminder(company, year, people)
+
+
+def _closing_reminder(company, year, people):
+    notify(users=people, kind=Kind.CLOSING_REMINDER,
+           fact_key=f"closing:{company.pk}:{year.end:%Y%m%d}",
+           title=lambda: _("%(company)s : l'exercice clos le %(end)s n'est pas clôturé") % {
+               "company": company.name, "end": year.end.strftime("%d/%m/%Y")},
+           body=lambda: _("Clôturez-le dans l'export des écritures pour produire son FEC légal "
                           "et empêcher que des écritures y entrent encore."),
-                   url=reverse("accounting:export_space", args=[company.pk]) + "#exercices")
+           url=reverse("accounting:export_space", args=[company.pk]) + "#exercices")

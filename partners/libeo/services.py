@@ -53,7 +53,7 @@ def _store(company, actor, api_key, info, source):
         "payments_this_month": info.payments_this_month, "payments_limit": info.payments_limit,
         "checked_at": timezone.now(), "connected_by": actor})
     audit_record(firm=company.firm, company=company, actor=actor, action="libeo.connected",
-                 summary=_("Libeo connecté (%(source)s), clé se terminant par %(last4)s")
+                 summary=lambda: _("Libeo connecté (%(source)s), clé se terminant par %(last4)s")
                  % {"source": connection.get_source_display(), "last4": api_key[-4:]})
     return connection
 
@@ -75,7 +75,7 @@ def libeo_key_remove(*, company, actor):
     deleted, _rows = LibeoConnection.objects.filter(company=company).delete()
     if deleted:
         audit_record(firm=company.firm, company=company, actor=actor,
-                     action="libeo.disconnected", summary=_("Clé Libeo retirée"))
+                     action="libeo.disconnected", summary=lambda: _("Clé Libeo retirée"))
 
 
 @transaction.atomic
@@ -94,7 +94,7 @@ def libeo_bank_account_set(*, company, actor, bank_account):
     connection.save(update_fields=["bank_account", "updated_at"])
     audit_record(firm=company.firm, company=company, actor=actor,
                  action="libeo.bank_account_changed",
-                 summary=_("Compte de banque des paiements Libeo : %(before)s → %(after)s")
+                 summary=lambda: _("Compte de banque des paiements Libeo : %(before)s → %(after)s")
                  % {"before": before, "after": connection.bank_account})
     return connection
 

@@ -213,8 +213,8 @@ def progbat_backfill_confirm(*, backfill, actor):
     counts = {key: row["count"] for key, row in backfill_totals(backfill).items()}
     audit_record(firm=backfill.firm, company=backfill.company, actor=actor,
                  action="progbat.backfill_confirmed",
-                 summary=_("Import des factures ProGBat validées du %(start)s au %(end)s "
-                           "confirmé : %(n)d à importer sur %(all)d listée(s)") % {
+                 summary=lambda: _("Import des factures ProGBat validées du %(start)s au %(end)s "
+                                   "confirmé : %(n)d à importer sur %(all)d listée(s)") % {
                      "start": backfill.date_from.strftime("%d/%m/%Y"),
                      "end": backfill.date_to.strftime("%d/%m/%Y"),
                      "n": counts.get(IMPORT, 0), "all": counts.get("all", 0)},
@@ -305,8 +305,8 @@ def _finish(backfill_id):
     backfill.save(update_fields=["imported", "skipped", "status", "finished_at"])
     audit_record(firm=backfill.firm, company=backfill.company, actor=backfill.confirmed_by,
                  action="progbat.backfill_done",
-                 summary=_("Factures ProGBat antérieures du %(start)s au %(end)s : "
-                           "%(imported)d importée(s), %(skipped)d écartée(s)") % {
+                 summary=lambda: _("Factures ProGBat antérieures du %(start)s au %(end)s : "
+                                   "%(imported)d importée(s), %(skipped)d écartée(s)") % {
                      "start": backfill.date_from.strftime("%d/%m/%Y"),
                      "end": backfill.date_to.strftime("%d/%m/%Y"),
                      "imported": backfill.imported, "skipped": backfill.skipped},

@@ -63,7 +63,7 @@ def receive_licence_changed(event):
             link.save(update_fields=["plan", "licence_status", "trial_ends_at", "updated_at"])
             audit_record(firm=link.company.firm, company=link.company, actor=None,
                          action="progbat.licence_changed",
-                         summary=_("Licence ProGBat : %(status)s (%(plan)s)") % {
+                         summary=lambda: _("Licence ProGBat : %(status)s (%(plan)s)") % {
                              "status": link.get_licence_status_display(),
                              "plan": link.plan_label},
                          data={"plan": plan, "licence_status": status,

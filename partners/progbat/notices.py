@@ -33,9 +33,9 @@ def connection_expired(connection_id, reason):
     connection = PartnerConnection.objects.select_related("user").get(pk=connection_id)
     notify(users=[connection.user], kind=Kind.CONNECTION_EXPIRED,
            fact_key=f"progbat-connection-expired:{connection.pk}:{timezone.localdate()}",
-           title=_("Votre connexion ProGBat a expiré"),
-           body=_("Reconnectez-la pour que MEG puisse continuer à travailler avec ProGBat "
-                  "pour vos entreprises (%(reason)s).") % {"reason": reason},
+           title=lambda: _("Votre connexion ProGBat a expiré"),
+           body=lambda: _("Reconnectez-la pour que MEG puisse continuer à travailler avec "
+                          "ProGBat pour vos entreprises (%(reason)s).") % {"reason": reason},
            url=reverse("firms:partner_connections"))
 
 
@@ -43,7 +43,8 @@ def link_error(link):
     notify(users=[link.activated_by, *company_people(link.company, dirigeant=False)],
            kind=Kind.LINK_ERROR,
            fact_key=f"progbat-link-error:{link.pk}:{link.error_code}:{timezone.localdate()}",
-           title=_("Liaison ProGBat en erreur : %(company)s") % {"company": link.company.name},
+           title=lambda: _("Liaison ProGBat en erreur : %(company)s") % {
+               "company": link.company.name},
            body=link.error_detail, url=reverse("companies:detail", args=[link.company_id]))
 
 
@@ -57,10 +58,14 @@ def trials_remind(today=None):
                 licence_status=ProgbatLink.LicenceStatus.TRIAL,
                 trial_ends_at__date=day).select_related("company")
             for link in links:
-                notify(users=company_people(link.company), kind=Kind.TRIAL_ENDING,
-                       fact_key=f"progbat-trial:{link.pk}:{link.trial_ends_at:%Y%m%d}:J-{days}",
-                       title=_("L'essai ProGBat de %(company)s se termine le %(day)s") % {
-                           "company": link.company.name, "day": day.strftime("%d/%m/%Y")},
-                       body=_("Avant la fin du mois d'essai, la licence doit être achetée dans "
-                              "ProGBat, sinon l'accès sera restreint."),
-                       url=reverse("companies:space", args=[link.company_id]))
+                _trial_ending(link, days, day)
+
+
+def _trial_ending(link, days, day):
+    notify(users=company_people(link.company), kind=Kind.TRIAL_ENDING,
+           fact_key=f"progbat-trial:{link.pk}:{link.trial_ends_at:%Y%m%d}:J-{days}",
+           title=lambda: _("L'essai ProGBat de %(company)s se termine le %(day)s") % {
+               "company": link.company.name, "day": day.strftime("%d/%m/%Y")},
+           body=lambda: _("Avant la fin du mois d'essai, la licence doit être achetée dans "
+                          "ProGBat, sinon l'accès sera restreint."),
+           url=reverse("companies:space", args=[link.company_id]))

@@ -50,7 +50,7 @@ def progbat_entry_resend(*, entry, actor):
         outbox_enqueue([message])
         audit_record(firm=entry.firm, company=entry.company, actor=actor,
                      action="progbat.entry_resend",
-                     summary=_("Mise à jour demandée à ProGBat : pièce %(ref)s") % {
+                     summary=lambda: _("Mise à jour demandée à ProGBat : pièce %(ref)s") % {
                          "ref": entry.piece_ref},
                      data={"entry_id": entry.pk, "invoice_id": entry.source_ref,
                            "version": entry.source_version})

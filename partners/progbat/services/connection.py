@@ -64,7 +64,8 @@ def connection_complete(*, user, code, redirect_uri, code_verifier):
     connection.last_error = ""
     connection.save()
     audit_record(firm=membership.firm, actor=user, action="progbat.connected",
-                 summary=_("Connexion ProGBat de %(email)s établie") % {"email": user.email})
+                 summary=lambda: _("Connexion ProGBat de %(email)s établie")
+                 % {"email": user.email})
     return connection
 
 
@@ -79,7 +80,8 @@ def connection_disconnect(*, user):
     connection.expires_at = None
     connection.save()
     audit_record(firm=connection.firm, actor=user, action="progbat.disconnected",
-                 summary=_("Connexion ProGBat de %(email)s retirée") % {"email": user.email})
+                 summary=lambda: _("Connexion ProGBat de %(email)s retirée")
+                 % {"email": user.email})
 
 
 def connection_expire(connection_id, *, reason):

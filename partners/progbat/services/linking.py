@@ -92,7 +92,7 @@ def progbat_consent_give(*, company, user):
                                text_sha256=Consent.fingerprint(CONSENT_TEXT))
         audit_record(firm=company.firm, company=company, actor=user,
                      action="progbat.consent_given",
-                     summary=_("Consentement ProGBat donné par %(email)s (version %(v)s)")
+                     summary=lambda: _("Consentement ProGBat donné par %(email)s (version %(v)s)")
                      % {"email": user.email, "v": CONSENT_VERSION})
     if link.consented_at is None or link.status == Status.PAUSED:
         link.consented_at, link.consented_by = timezone.now(), user
@@ -119,7 +119,7 @@ def progbat_consent_withdraw(*, company, user):
     link.save(update_fields=["status", "updated_at"])
     audit_record(firm=company.firm, company=company, actor=user,
                  action="progbat.consent_withdrawn",
-                 summary=_("Consentement ProGBat retiré par %(email)s : liaison suspendue")
+                 summary=lambda: _("Consentement ProGBat retiré par %(email)s : liaison suspendue")
                  % {"email": user.email})
     return link
 
@@ -150,7 +150,7 @@ def _fail(link, code, detail):
     link.status, link.error_code, link.error_detail = Status.ERROR, code, detail[:500]
     link.save(update_fields=["status", "error_code", "error_detail", "updated_at"])
     audit_record(firm=link.firm, company=link.company, actor=None, action="progbat.link_error",
-                 summary=_("Liaison ProGBat en erreur : %(detail)s") % {"detail": detail},
+                 summary=lambda: _("Liaison ProGBat en erreur : %(detail)s") % {"detail": detail},
                  data={"code": code})
     from ..notices import link_error
 
@@ -169,7 +169,7 @@ def _apply_account(link, account):
 def _activate(link, actor):
     link.status, link.linked_at = Status.ACTIVE, timezone.now()
     audit_record(firm=link.firm, company=link.company, actor=actor, action="progbat.linked",
-                 summary=_("Liaison ProGBat active (compte %(id)s)")
+                 summary=lambda: _("Liaison ProGBat active (compte %(id)s)")
                  % {"id": link.progbat_account_id})
 
 

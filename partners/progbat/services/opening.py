@@ -54,5 +54,5 @@ def _ensure_access(link, company, user):
     ProgbatUserAccess.objects.create(firm=company.firm, link=link, user=user, role=role)
     audit_record(firm=company.firm, company=company, actor=user,
                  action="progbat.access_created",
-                 summary=_("Accès ProGBat « %(role)s » créé pour %(email)s")
+                 summary=lambda: _("Accès ProGBat « %(role)s » créé pour %(email)s")
                  % {"role": role, "email": user.email})
