@@ -10,11 +10,12 @@ every constraint of the models checked. Then two measurements, each in a fresh s
 (``python -m benchmarks.fec MODE``) reporting its wall time and its peak RSS (``VmHWM``, see
 ``rss_mb``):
 
-(a) ``COPY (<the export's query>) TO STDOUT`` through psycopg 3 ``cursor.copy`` into
-    /dev/null — the SQL is the one Django generates for (b): same columns, joins and order;
-(b) the export's query (``EntryLine … values_list(*LINE_COLUMNS).iterator(chunk_size=…)``, as
-    in ``accounting.services.exports``) streamed through ``accounting.formats.write_fec`` into
-    a file.
+(a) ``COPY (<all the export's lines>) TO STDOUT`` through psycopg 3 ``cursor.copy`` into
+    /dev/null: one statement, the SQL Django generates for ``exports.export_lines`` — the rows
+    of the file with the same columns (lettering included), joins and order;
+(b) what the export runs: ``exports.export_rows`` (the same rows, read in slices of entries,
+    PostgreSQL reading the next slice while this one is written) streamed through
+    ``accounting.formats.write_fec`` into a file.
 
 The whole export (numbers, file, chain, seal, ProGBat locks) is ``benchmarks.export``.
 """
@@ -155,19 +156,23 @@ def rss_mb(field="VmRSS"):
     return float("nan")
 
 
-def export_query(data):
-    """The queryset ``exports._export`` streams (same filters, columns and order)."""
-    from accounting.models import EntryLine
-    from accounting.services.exports import LINE_COLUMNS, exportable_entries
+def export_entries(data):
+    """The entries ``exports._export`` writes (same filters)."""
+    from accounting.services.exports import exportable_entries
     from companies.models import Company
 
     company = Company.objects.get(pk=data["company"])
-    entries = exportable_entries(company=company, journal_codes=["VT"],
-                                 date_from=datetime.date.fromisoformat(data["date_from"]),
-                                 date_to=datetime.date.fromisoformat(data["date_to"]))
-    return (EntryLine.objects.filter(entry__in=entries)
-            .order_by(*(f"entry__{field}" for field in ORDER), "position")
-            .values_list(*LINE_COLUMNS))
+    return exportable_entries(company=company, journal_codes=["VT"],
+                              date_from=datetime.date.fromisoformat(data["date_from"]),
+                              date_to=datetime.date.fromisoformat(data["date_to"]))
+
+
+def export_query(data):
+    """All the lines of the export in one ordered query: the rows of the file, in its order
+    (same columns, joins and order as ``exports.export_rows`` reads slice by slice)."""
+    from accounting.services.exports import export_lines
+
+    return export_lines(export_entries(data))
 
 
 def child_copy(data, _output):
@@ -191,14 +196,13 @@ def child_fec(data, output):
     from django.utils import timezone
 
     from accounting.formats import write_fec
-    from accounting.services.exports import PROGRESS_EVERY, ExportLine
+    from accounting.services.exports import export_rows
 
     valid_date = timezone.localdate().strftime("%Y%m%d")
     rows = 0
     started = time.perf_counter()
     with transaction.atomic(), open(output, "wb") as stream:  # exports runs in a transaction
-        lines = map(ExportLine._make, export_query(data).iterator(chunk_size=PROGRESS_EVERY))
-        for _row in write_fec(lines, stream, valid_date=valid_date):
+        for _row in write_fec(export_rows(export_entries(data)), stream, valid_date=valid_date):
             rows += 1
     return {"seconds": time.perf_counter() - started, "rows": rows,
             "bytes": Path(output).stat().st_size}

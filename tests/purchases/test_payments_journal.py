@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounting.formats import FEC_COLUMNS, fec_check
 from accounting.models import Entry, EntryLine, Journal
+from accounting.services.exports import ExportLine, entries_number, export_lines, export_rows
 from accounting.services.integrity import company_problems
 from partners.libeo.models import LibeoConnection
 from partners.libeo.services import libeo_bank_account_set
@@ -146,3 +147,26 @@ def test_a_new_supplier_code_moves_both_drafts_and_keeps_their_lettering(payment
         "entry__journal", "lettered__lettering").order_by("entry__journal__code")
     assert [(line.entry.journal.code, line.aux_account, line.lettered.lettering.code)
             for line in lines] == [("BQLB", "FRHONE", "A"), ("HA", "FRHONE", "A")]
+
+
+@pytest.mark.parametrize("slice_entries", [1, 2, 1000])
+def test_the_export_reads_in_slices_exactly_the_rows_of_one_ordered_query(
+        payment, dirigeant, slice_entries):
+    """``export_rows`` reads slice by slice (a thread reading the next one ahead): the same
+    rows, lettering included, in the order of the one query that lists them all."""
+    settle(payment, "paid", executed_at=EXECUTED)
+    for number in ("F-2", "F-3", "F-4"):
+        make_invoice(payment.company, dirigeant, number=number)
+    entries = Entry.objects.filter(company=payment.company)
+    entries_number(entries)
+    everything = list(map(ExportLine._make, export_lines(entries)))
+    assert len({row.journal_code for row in everything}) == 2  # HA and BQLB
+    assert len({row.entry_id for row in everything}) == 5
+    assert [row.lettering_code for row in everything].count("A") == 2
+    assert list(export_rows(entries, slice_entries=slice_entries)) == everything
+    # Stopped early (an export that fails half-way): the reader is let go, the connection
+    # stays usable.
+    rows = export_rows(entries, slice_entries=slice_entries)
+    assert next(rows) == everything[0]
+    rows.close()
+    assert entries.count() == 5
