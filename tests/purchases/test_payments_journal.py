@@ -170,3 +170,83 @@ def test_the_export_reads_in_slices_exactly_the_rows_of_one_ordered_query(
     assert next(rows) == everything[0]
     rows.close()
     assert entries.count() == 5
+
+
+def letterings_401():
+    """``{code: [(journal, aux, debit, credit)]}`` of the lettered 401 lines, and the 401
+    lines left unlettered."""
+    lettered, free = {}, []
+    for line in EntryLine.objects.filter(account="401000").select_related(
+            "entry__journal", "lettered__lettering").order_by("entry_id", "position"):
+        row = (line.entry.journal.code, line.aux_account, line.debit, line.credit)
+        lettering = getattr(getattr(line, "lettered", None), "lettering", None)
+        if lettering is None:
+            free.append(row)
+        else:
+            lettered.setdefault(lettering.code, []).append(row)
+    return lettered, free
+
+
+T = Decimal("1200.00")
+ZERO = Decimal("0.00")
+
+
+def test_a_correction_after_payment_is_lettered_per_auxiliary_account_when_it_balances(
+        payment, dirigeant, api, django_capture_on_commit_callbacks):  # noqa: F811
+    """The invoice exported, then paid (lettered A), then its supplier's auxiliary code
+    changes: the exported invoice gets a correction (FMATERIAUX debit / FRHONE credit) and
+    the payment's draft follows the new code. Each auxiliary account is lettered apart, when
+    its lines balance: the old code's invoice line with the correction's reversal, the new
+    code's correction line with the payment's — no lettering mixes two auxiliary accounts."""
+    export(api, payment.company, django_capture_on_commit_callbacks, journals=["HA"])
+    settle(payment, "paid", executed_at=EXECUTED)
+    supplier = payment.invoice.supplier
+    supplier_update(supplier=supplier, actor=dirigeant, aux_account="FRHONE",
+                    expense_account=supplier.expense_account)
+    lettered, free = letterings_401()
+    assert free == []
+    assert sorted(sorted(rows) for rows in lettered.values()) == [
+        [("BQLB", "FRHONE", T, ZERO), ("HA", "FRHONE", ZERO, T)],
+        [("HA", "FMATERIAUX", ZERO, T), ("HA", "FMATERIAUX", T, ZERO)],
+    ]
+    content = export(api, payment.company, django_capture_on_commit_callbacks)
+    assert fec_check(content.splitlines(keepends=True)) == 4
+    rows = [(row["JournalCode"], row["CompAuxNum"], row["EcritureLet"], row["DateLet"])
+            for row in fec_rows(content) if row["CompteNum"] == "401000"]
+    assert all(code and date for _j, _a, code, date in rows)
+    for aux in ("FMATERIAUX", "FRHONE"):  # one code per auxiliary account, over its lines
+        assert len({code for _j, a, code, _d in rows if a == aux}) == 1
+    assert company_problems(payment.company) == []
+
+
+def test_with_the_payment_exported_too_each_auxiliary_account_balances_on_its_own(
+        payment, dirigeant, api, django_capture_on_commit_callbacks):  # noqa: F811
+    settle(payment, "paid", executed_at=EXECUTED)
+    export(api, payment.company, django_capture_on_commit_callbacks)  # HA and BQLB final
+    supplier = payment.invoice.supplier
+    supplier_update(supplier=supplier, actor=dirigeant, aux_account="FRHONE",
+                    expense_account=supplier.expense_account)
+    lettered, free = letterings_401()
+    assert free == []
+    assert lettered["A"] == [("HA", "FMATERIAUX", ZERO, T), ("BQLB", "FMATERIAUX", T, ZERO)]
+    assert sorted(sorted(rows) for code, rows in lettered.items() if code != "A") == [
+        [("BQLB", "FMATERIAUX", ZERO, T), ("HA", "FMATERIAUX", T, ZERO)],  # the reversals
+        [("BQLB", "FRHONE", T, ZERO), ("HA", "FRHONE", ZERO, T)],  # the new code's
+    ]
+
+
+def test_lines_that_do_not_balance_are_left_unlettered(achats, dirigeant):
+    """A payment of another amount than the invoice's (1,000 € of 1,200 €): lettering would
+    say the supplier is settled; the lines wait, unlettered, for the accountant."""
+    from bridges.payments_books import payment_book
+    from tests import factories
+
+    connect_libeo(achats, dirigeant)
+    invoice = make_invoice(achats, dirigeant)
+    payment = factories.PaymentFactory(invoice=invoice, status=Payment.Status.PAID,
+                                       amount=Decimal("1000.00"), executed_at=EXECUTED)
+    payment_book(payment)
+    lettered, free = letterings_401()
+    assert lettered == {}
+    assert sorted(free) == [("BQLB", "FMATERIAUX", Decimal("1000.00"), ZERO),
+                            ("HA", "FMATERIAUX", ZERO, T)]
