@@ -113,7 +113,7 @@ def write_fec(rows, stream, *, valid_date, **_options):
     unlettered_tail = "\t\t" + tail  # EcritureLet and DateLet empty
     entry_id = head = piece = number = None
     label_key = label_text = None
-    accounts, third_parties = {}, {}
+    accounts, third_parties, amounts = {}, {}, {}
     block = []
     for row in rows:
         (journal_code, journal_label, fiscal_year, entry_number, date, piece_ref, account,
@@ -146,12 +146,22 @@ def write_fec(rows, stream, *, valid_date, **_options):
         if label != label_key:
             label_key = label
             label_text = _text(label, entry_label, piece_ref, number)
+        debit_text = amounts.get(debit)
+        if debit_text is None:
+            if len(amounts) >= MEMO_MAX:
+                amounts.clear()
+            debit_text = amounts[debit] = fec_amount(debit)
+        credit_text = amounts.get(credit)
+        if credit_text is None:
+            if len(amounts) >= MEMO_MAX:
+                amounts.clear()
+            credit_text = amounts[credit] = fec_amount(credit)
         if letter:  # lettering: both columns, or neither (see ``_lettering``)
-            block.append(f"{head}{account_text}{aux}{piece}{label_text}\t{fec_amount(debit)}\t"
-                         f"{fec_amount(credit)}\t{letter}\t{fec_date(letter_date)}{tail}")
+            block.append(f"{head}{account_text}{aux}{piece}{label_text}\t{debit_text}\t"
+                         f"{credit_text}\t{letter}\t{fec_date(letter_date)}{tail}")
         else:
-            block.append(f"{head}{account_text}{aux}{piece}{label_text}\t{fec_amount(debit)}\t"
-                         f"{fec_amount(credit)}{unlettered_tail}")
+            block.append(f"{head}{account_text}{aux}{piece}{label_text}\t{debit_text}\t"
+                         f"{credit_text}{unlettered_tail}")
         if len(block) == WRITE_EVERY:
             stream.write("".join(block).encode())
             block.clear()

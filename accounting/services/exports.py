@@ -76,7 +76,7 @@ class ExportLine(NamedTuple):
 WRITERS = {ExportBatch.Format.FEC: write_fec, ExportBatch.Format.CSV: write_csv}
 PROGRESS_EVERY = 5000
 UPDATE_CHUNK = 2000
-SLICE_ENTRIES = 2000  # entries read per statement (see ``export_rows``)
+SLICE_ENTRIES = 5000  # entries read per statement (see ``export_rows``)
 _export_line = partial(tuple.__new__, ExportLine)  # ExportLine._make without its Python frame
 
 
