@@ -12,6 +12,11 @@ A payment of T € on the day D (``executed_at``, Paris time) becomes:
   512000 Banque (the option)                            credit T
 and its 401 line takes the same lettering code as the invoice's 401 line in the purchases
 journal (and its corrections), dated D. ``failed`` and ``cancelled`` payments book nothing.
+
+Lettering follows later changes of a paid invoice's entries (``documents_letter``, run again
+after them): a correction made after payment (the supplier's auxiliary code changed, the
+invoice reclassified) is lettered with the payment per auxiliary account when the lines
+balance; lines that do not balance stay unlettered for the accountant.
 """
 
 from zoneinfo import ZoneInfo
@@ -24,7 +29,7 @@ from accounting.models import Journal
 from accounting.services.entries import entry_book
 from accounting.services.lettering import documents_letter
 from partners.libeo.models import LibeoConnection
-from purchases.hooks import on_payment_paid, on_supplier_changed
+from purchases.hooks import on_invoice_recorded, on_payment_paid, on_supplier_changed
 from purchases.models import Payment
 
 from .purchases_books import SUPPLIERS
@@ -74,13 +79,23 @@ def payment_book(payment, *, letter=True):
         raise ValidationError(_("Le paiement ne peut pas être passé au journal de banque : "
                                 "%(reasons)s") % {"reasons": " ".join(
                                     {**refused.malformed, **refused.invalid}.values())}) from None
-    if not letter:
-        return booking
-    documents_letter(company=payment.company, account=SUPPLIERS,
-                     aux_account=invoice.supplier.aux_account, date=day,
-                     documents=[(Journal.Source.PURCHASES, invoice_ref(invoice)),
-                                (SOURCE, source_ref(payment))])
+    if letter:
+        payment_letter(payment)
     return booking
+
+
+def payment_letter(payment, actor=None):
+    """Letter the supplier lines of a paid payment and of its invoice (corrections of both
+    included), per auxiliary account, where they balance (``documents_letter``)."""
+    return documents_letter(company=payment.company, account=SUPPLIERS, actor=actor,
+                            documents=[(Journal.Source.PURCHASES, invoice_ref(payment.invoice)),
+                                       (SOURCE, source_ref(payment))])
+
+
+def _paid(invoices):
+    return (Payment.objects.filter(invoice__in=invoices, status=Payment.Status.PAID,
+                                   invoice__supplier__isnull=False)
+            .select_related("company", "invoice__supplier").order_by("id"))
 
 
 @on_payment_paid
@@ -88,10 +103,20 @@ def _payment_paid(payment):
     payment_book(payment)
 
 
+@on_invoice_recorded
+def _invoice_recorded(invoice, actor):
+    """After ``purchases_books`` booked the edit (registered first): a paid invoice's new
+    correction is lettered with its payment."""
+    for payment in _paid([invoice]):
+        payment_letter(payment, actor)
+
+
 @on_supplier_changed
 def _supplier_changed(supplier, invoices, actor):
-    """A new auxiliary code: paid payments follow it as their invoices do (a draft is replaced
-    and keeps its lettering; an exported entry gets a correcting entry)."""
-    for payment in (Payment.objects.filter(invoice__in=invoices, status=Payment.Status.PAID)
-                    .select_related("company", "invoice__supplier").order_by("id")):
+    """A new auxiliary code: paid payments follow it as their invoices do (a draft is
+    replaced; an exported entry gets a correcting entry), then both are lettered again per
+    auxiliary account."""
+    for payment in _paid(invoices):
         payment_book(payment, letter=False)
+    for payment in _paid(invoices):
+        payment_letter(payment, actor)

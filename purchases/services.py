@@ -333,3 +333,25 @@ def payment_settle(*, payment, result):
                    "reason": payment.error_detail or payment.error_code},
                url=reverse("purchases:invoice", args=[payment.company_id, payment.invoice_id]))
     return payment
+
+
+@transaction.atomic
+def payment_note(*, payment, error_code="", error_detail=""):
+    """What the user must know about an alive payment whose state does not change (a
+    scheduled payment its provider can no longer be asked about); shown with its state and
+    audited. Empty: the note is withdrawn (the provider can be asked again)."""
+    payment = Payment.objects.select_for_update(of=("self",)).select_related(
+        "invoice", "company", "firm").get(pk=payment.pk)
+    if payment.status not in Payment.ALIVE or (
+            payment.error_code, payment.error_detail) == (error_code[:60], error_detail[:500]):
+        return payment
+    payment.error_code, payment.error_detail = error_code[:60], error_detail[:500]
+    payment.save(update_fields=["error_code", "error_detail", "updated_at"])
+    audit_record(firm=payment.firm, company=payment.company, actor=None,
+                 action="purchase.payment_noted",
+                 summary=(_("Paiement %(invoice)s : %(note)s")
+                          % {"invoice": payment.invoice, "note": payment.error_detail})
+                 if payment.error_detail else
+                 _("Paiement %(invoice)s : suivi repris") % {"invoice": payment.invoice},
+                 data={"payment_id": payment.pk, "error_code": payment.error_code})
+    return payment

@@ -11,15 +11,17 @@ import hashlib
 import logging
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -75,6 +77,83 @@ class ExportLine(NamedTuple):
 WRITERS = {ExportBatch.Format.FEC: write_fec, ExportBatch.Format.CSV: write_csv}
 PROGRESS_EVERY = 5000
 UPDATE_CHUNK = 2000
+SLICE_ENTRIES = 5000  # entries read per statement (see ``export_rows``)
+_export_line = partial(tuple.__new__, ExportLine)  # ExportLine._make without its Python frame
+
+
+def export_lines(entries):
+    """The lines of ``entries`` as the files list them (``ENTRY_ORDER``, then position)."""
+    return (EntryLine.objects.filter(entry__in=entries)
+            .order_by(*(f"entry__{name}" for name in ENTRY_ORDER), "position")
+            .values_list(*LINE_COLUMNS))
+
+
+def export_rows(entries, *, slice_entries=SLICE_ENTRIES):
+    """``ExportLine`` for each line of ``entries``, in the file's order, in constant memory.
+
+    Read in slices of ``SLICE_ENTRIES`` consecutive numbers per journal and fiscal year (each
+    a small index-ordered statement), and on PostgreSQL one slice ahead: a helper thread runs
+    the next slice's statement on the same connection (same transaction: the numbers just
+    given are seen) while this one is formatted, so that PostgreSQL and the writer work at the
+    same time instead of in turns (one ordered query makes the writer wait for the whole sort
+    first). Entries without a number (none after ``entries_number``) come last in their
+    journal and year, as ``ORDER BY number`` puts them."""
+    statements = (lines.query.sql_with_params() for lines in _slices(entries, slice_entries))
+    if connection.vendor != "postgresql":
+        for sql, params in statements:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                yield from map(_export_line, cursor.fetchall())
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meg-export-read") as reader:
+        ahead = []
+        try:
+            for statement in statements:
+                ahead.append(reader.submit(_execute, raw, *statement))
+                if len(ahead) > 1:
+                    yield from _fetched(ahead.pop(0))
+            while ahead:
+                yield from _fetched(ahead.pop(0))
+        finally:
+            for future in ahead:  # stopped early: let the statement end, then close it
+                if not future.cancel() and future.exception() is None:
+                    future.result().close()
+
+
+def _execute(raw, sql, params):
+    cursor = raw.cursor()
+    cursor.execute(sql, params)
+    return cursor
+
+
+def _fetched(future):
+    with future.result() as cursor:
+        rows = cursor.fetchall()
+    return map(_export_line, rows)
+
+
+def _slices(entries, size):
+    """``export_lines`` querysets of at most ``size`` numbers each, in the file's order."""
+    groups = (entries.order_by().values_list("journal__code", "journal_id", "fiscal_year")
+              .annotate(low=Min("number"), high=Max("number"), count=Count("id"),
+                        numbered=Count("number"))
+              .order_by("journal__code", "fiscal_year"))
+    for _code, journal_id, fiscal_year, low, high, count, numbered in list(groups):
+        # The slice's bounds go on the lines' own entry too, so that PostgreSQL walks the
+        # (journal, fiscal_year, number) index instead of hashing every entry per slice.
+        group = {"journal_id": journal_id, "fiscal_year": fiscal_year}
+        if numbered:
+            for start in range(low, high + 1, size):
+                bounds = {**group, "number__gte": start, "number__lt": start + size}
+                yield export_lines(entries.filter(**bounds)).filter(
+                    **{f"entry__{name}": value for name, value in bounds.items()})
+        if numbered < count:
+            unnumbered = {**group, "number__isnull": True}
+            yield (export_lines(entries.filter(**unnumbered))
+                   .filter(**{f"entry__{name}": value for name, value in unnumbered.items()})
+                   .order_by("entry_id", "position"))
 
 
 def exportable_entries(*, company, journal_codes, date_from, date_to, include_exported=False):
@@ -327,9 +406,7 @@ def _write_file(batch, company, entries, position, previous, links, *, valid_dat
     """Stream the file into the batch while hashing it and chaining each entry that becomes
     final (its link written to ``links``)."""
     total_lines = EntryLine.objects.filter(entry__in=entries).count()
-    rows = map(ExportLine._make, EntryLine.objects.filter(entry__in=entries)
-               .order_by(*(f"entry__{name}" for name in ENTRY_ORDER), "position")
-               .values_list(*LINE_COLUMNS).iterator(chunk_size=PROGRESS_EVERY))
+    rows = export_rows(entries)
     digest = hashlib.sha256()
     written = _Written(position=position, head=previous, links=links)
     with tempfile.TemporaryFile() as raw:

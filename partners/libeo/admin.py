@@ -53,12 +53,13 @@ class RedeemedAuthorizationCodeAdmin(admin.ModelAdmin):
 class LibeoPaymentPollAdmin(admin.ModelAdmin):
     """Scheduled payments MEG is following at Libeo (written by MEG only)."""
 
-    list_display = ["payment", "libeo_payment_id", "next_check_at", "checks", "last_checked_at",
-                    "last_error"]
+    list_display = ["payment", "libeo_payment_id", "account_id", "next_check_at", "checks",
+                    "last_checked_at", "last_error"]
     search_fields = ["libeo_payment_id", "payment__invoice__number"]
     list_select_related = ["payment__invoice"]
-    readonly_fields = ["payment", "libeo_payment_id", "checks", "last_checked_at", "last_error",
-                       "created_at"]
+    exclude = ["api_key"]  # a secret
+    readonly_fields = ["payment", "libeo_payment_id", "account_id", "account_name", "key_last4",
+                       "checks", "last_checked_at", "last_error", "created_at"]
     actions = ["check_now"]
 
     def has_add_permission(self, request):

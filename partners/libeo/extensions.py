@@ -105,9 +105,9 @@ def _reconcile_given_up(connection, payment):
     return None
 
 
-def _settled(payment, result):
-    """Record Libeo's answer to a payment: scheduled (then followed until it is paid), paid
-    (with when the money left) or failed."""
+def _settled(connection, payment, result):
+    """Record Libeo's answer to a payment: scheduled (then followed on that account until it
+    is paid), paid (with when the money left) or failed."""
     state = client.payment_state(result)
     status = state.status or Payment.Status.SCHEDULED
     payment = payment_settle(payment=payment, result=PaymentResult(
@@ -116,7 +116,7 @@ def _settled(payment, result):
         error_code="libeo_failed" if status == Payment.Status.FAILED else "",
         error_detail=state.failure_reason if status == Payment.Status.FAILED else ""))
     if payment.status == Payment.Status.SCHEDULED:
-        libeo_payment_follow(payment=payment)
+        libeo_payment_follow(payment=payment, connection=connection)
     return payment
 
 
@@ -153,7 +153,7 @@ def pay(message):
         _fail(payment, error.code, PLAN_LIMIT if error.code == "plan_limit_reached"
               else (error.detail or error.code))
         raise
-    payment = _settled(payment, result)
+    payment = _settled(connection, payment, result)
     return {"payment_id": payment.provider_payment_id, "status": payment.status}
 
 

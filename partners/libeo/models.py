@@ -100,7 +100,16 @@ class LibeoPaymentPoll(models.Model):
     payment = models.OneToOneField("purchases.Payment", on_delete=models.CASCADE,
                                    related_name="libeo_poll", verbose_name=_("paiement"))
     libeo_payment_id = models.CharField(_("paiement chez Libeo"), max_length=100)
-    next_check_at = models.DateTimeField(_("prochaine vérification"))
+    # The Libeo account the payment was made on, and that account's key (encrypted): after a
+    # key of another account, the payment is still asked about where it lives. Cleared when
+    # the key is removed from MEG. Empty account: made before MEG tracked accounts.
+    account_id = models.CharField(_("compte Libeo"), max_length=100, blank=True)
+    account_name = models.CharField(_("entreprise chez Libeo"), max_length=200, blank=True)
+    api_key = EncryptedTextField(_("clé d'API du compte (chiffrée)"), blank=True)
+    key_last4 = models.CharField(_("fin de la clé"), max_length=4, blank=True)
+    # Empty: not followed any more, MEG has no key of the account (``last_error`` says why,
+    # and so does the payment); a key of that account pasted again resumes it.
+    next_check_at = models.DateTimeField(_("prochaine vérification"), null=True, blank=True)
     # Checks since the payment was scheduled, or since its execution date came: the delay
     # before the next one doubles with each.
     checks = models.PositiveIntegerField(_("vérifications"), default=0)
@@ -120,6 +129,8 @@ class LibeoPaymentPoll(models.Model):
         indexes = [models.Index(fields=["next_check_at"])]
 
     def __str__(self):
+        if self.next_check_at is None:
+            return f"{self.libeo_payment_id} (suivi arrêté)"
         return f"{self.libeo_payment_id} (prochaine vérification {self.next_check_at:%d/%m %H:%M})"
 
 

@@ -25,7 +25,7 @@ from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, Par
 from partners.common.outbox import backoff
 from purchases.models import Payment
 from purchases.providers import PaymentResult
-from purchases.services import payment_settle
+from purchases.services import payment_note, payment_settle
 
 from . import client
 from .models import LibeoPaymentPoll
@@ -61,13 +61,41 @@ def _next_check_at(now, checks, due):
     return due if now < due < at else at
 
 
-def libeo_payment_follow(*, payment):
-    """Start following a payment Libeo has just scheduled (in the transaction that records it)."""
+NOT_FOLLOWED = "libeo_not_followed"
+
+
+def libeo_payment_follow(*, payment, connection):
+    """Start following a payment Libeo has just scheduled on ``connection``'s account (in the
+    transaction that records it): the account and its key are kept with it."""
     now = timezone.now()
     LibeoPaymentPoll.objects.update_or_create(payment=payment, defaults={
         "firm_id": payment.firm_id, "libeo_payment_id": payment.provider_payment_id,
+        "account_id": connection.account_id, "account_name": connection.libeo_company_name,
+        "api_key": connection.api_key, "key_last4": connection.key_last4,
         "checks": 0, "last_error": "", "next_check_at": _next_check_at(
             now, 0, execution_moment(payment))})
+
+
+def _key_for(poll, connection):
+    """``(key, is the company's current key)`` to ask Libeo about the payment: the company's
+    key when it opens the account the payment was made on; else the key kept with the payment
+    (a key of another account was pasted since); else, when an account is not known, the
+    company's key. ``(None, False)``: MEG has no key of that account any more (nor any key at
+    all when Libeo was disconnected from the company: kept keys are never used then)."""
+    if connection is None:
+        return None, False
+    if connection.account_id and connection.account_id == poll.account_id:
+        return connection.api_key, True
+    if poll.api_key:
+        return poll.api_key, False
+    if not (connection.account_id and poll.account_id):
+        return connection.api_key, True
+    return None, False
+
+
+def _account(poll):
+    name = poll.account_name or poll.account_id or _("inconnu")
+    return f"« {name} »" + (f" (clé …{poll.key_last4})" if poll.key_last4 else "")
 
 
 def libeo_payments_poll(*, batch=BATCH, budget_seconds=RUN_BUDGET_SECONDS):
@@ -121,23 +149,51 @@ def _check(poll_id):
     if poll.payment.status != Payment.Status.SCHEDULED:  # settled some other way
         poll.delete()
         return
-    connection = connection_of(poll.payment.company)
-    if connection is None:
-        _later(poll, error=_("Libeo n'est plus connecté à cette entreprise."))
+    api_key, current = _key_for(poll, connection_of(poll.payment.company))
+    if api_key is None:
+        _stop(poll, _(
+            "MEG ne suit plus ce paiement : la clé Libeo du compte %(account)s, sur lequel il "
+            "a été programmé, a été retirée de MEG. Vérifiez dans ce compte Libeo s'il a été "
+            "exécuté, ou collez de nouveau une clé de ce compte dans les options Achats pour "
+            "reprendre le suivi.") % {"account": _account(poll)})
         return
     try:
-        state = client.payment_status(connection.api_key, poll.libeo_payment_id)
+        state = client.payment_status(api_key, poll.libeo_payment_id)
     except PartnerUnavailable as error:
         _retry(poll, error=_("Libeo ne répond pas (%(error)s).") % {"error": error},
                retry_after=error.retry_after)
         return
     except PartnerUnauthorized:
-        _later(poll, error=_("Libeo refuse la clé d'API de l'entreprise."))
+        if current:  # the company's key: the administrator is asked to replace it
+            _later(poll, error=_("Libeo refuse la clé d'API de l'entreprise."))
+            return
+        _stop(poll, _(
+            "MEG ne peut plus suivre ce paiement : Libeo refuse la clé du compte %(account)s, "
+            "sur lequel il a été programmé (une clé d'un autre compte a été collée depuis). "
+            "Vérifiez dans ce compte Libeo s'il a été exécuté, ou collez une clé valide de ce "
+            "compte dans les options Achats pour reprendre le suivi.")
+            % {"account": _account(poll)}, forget_key=True)
         return
     except PartnerRejected as error:
+        if error.code == "payment_not_found":
+            _stop(poll, _(
+                "Libeo ne trouve pas ce paiement sur le compte %(account)s, où il a été "
+                "programmé. Vérifiez dans Libeo s'il a été exécuté.")
+                % {"account": _account(poll)})
+            return
         _later(poll, error=error.detail or error.code)
         return
     _apply(poll, state)
+
+
+@transaction.atomic
+def _stop(poll, reason, *, forget_key=False):
+    """No key can ask Libeo about the payment: stop following it (instead of asking in vain
+    forever) and tell the user why, on the payment; a key of its account resumes it."""
+    LibeoPaymentPoll.objects.filter(pk=poll.pk).update(
+        next_check_at=None, last_checked_at=timezone.now(), last_error=str(reason)[:300],
+        failures=0, **({"api_key": "", "key_last4": ""} if forget_key else {}))
+    payment_note(payment=poll.payment, error_code=NOT_FOLLOWED, error_detail=str(reason))
 
 
 @transaction.atomic

@@ -10,9 +10,10 @@ from audit.services import audit_record
 from companies.selectors import is_module_admin, user_can_use_module
 from firms.selectors import firm_membership_for
 from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
+from purchases.services import payment_note
 
 from . import client
-from .models import LibeoConnectIntent, LibeoConnection
+from .models import LibeoConnectIntent, LibeoConnection, LibeoPaymentPoll
 
 ACHATS = "achats"
 UNAVAILABLE = gettext_lazy("Libeo ne répond pas pour le moment : réessayez dans quelques minutes.")
@@ -55,7 +56,23 @@ def _store(company, actor, api_key, info, source):
     audit_record(firm=company.firm, company=company, actor=actor, action="libeo.connected",
                  summary=lambda: _("Libeo connecté (%(source)s), clé se terminant par %(last4)s")
                  % {"source": connection.get_source_display(), "last4": api_key[-4:]})
+    _payments_follow_again(connection)
     return connection
+
+
+def _payments_follow_again(connection):
+    """The payments made on the key's account are asked about with this key from now on;
+    those MEG had stopped following (no key of their account) are followed again now."""
+    if not connection.account_id:
+        return
+    polls = LibeoPaymentPoll.objects.filter(payment__company_id=connection.company_id,
+                                            account_id=connection.account_id)
+    for poll in polls.filter(next_check_at__isnull=True).select_related("payment"):
+        payment_note(payment=poll.payment)  # the « no longer followed » note goes
+    polls.filter(next_check_at__isnull=True).update(next_check_at=timezone.now(),
+                                                    last_error="", checks=0)
+    polls.update(api_key=connection.api_key, key_last4=connection.key_last4,
+                 account_name=connection.libeo_company_name)
 
 
 @transaction.atomic
@@ -73,6 +90,9 @@ def libeo_key_set(*, company, actor, api_key):
 def libeo_key_remove(*, company, actor):
     require_achats_admin(actor, company)
     deleted, _rows = LibeoConnection.objects.filter(company=company).delete()
+    # No key of the company stays in MEG: payments still scheduled at Libeo are no longer
+    # asked about (the user is told at their next check); a key pasted again resumes them.
+    LibeoPaymentPoll.objects.filter(payment__company=company).update(api_key="", key_last4="")
     if deleted:
         audit_record(firm=company.firm, company=company, actor=actor,
                      action="libeo.disconnected", summary=lambda: _("Clé Libeo retirée"))

@@ -229,24 +229,27 @@ def _users(value):
 @csrf_exempt
 @require_POST
 def companies(request):
-    """A company account for a test, with a fresh API key (the only time it is shown)."""
+    """A company account for a test, with a fresh API key (the only time it is shown);
+    ``another_account: true`` opens a second account for a SIREN that has one (both live)."""
     data = json_body(request) or {}
     users = _users(data.get("users", []))
     if not (isinstance(data.get("siren"), str) and isinstance(data.get("name"), str)
             and data["name"].strip() and data.get("plan", Plan.FREE) in Plan.values
-            and users is not None):
+            and users is not None and isinstance(data.get("another_account", False), bool)):
         return invalid_request('Attendu : {"siren", "name", "plan": "free"|"partnerships", '
-                               '"users": [{"email", "role": "owner"|"accountant", "password"?}]}.')
+                               '"users": [{"email", "role": "owner"|"accountant", "password"?}], '
+                               '"another_account"?: true}.')
     try:
         company = services.company_create(siren=data["siren"], name=data["name"].strip(),
                                           plan=data.get("plan", Plan.FREE),
-                                          origin=Company.Origin.CONTROL, users=users)
+                                          origin=Company.Origin.CONTROL, users=users,
+                                          another_account=data.get("another_account", False))
     except services.Refused as refusal:
         return json_error(refusal.code, refusal.detail,
                           409 if refusal.code == "company_exists" else 400)
     api_key = services.api_key_issue(company=company, origin=ApiKey.Origin.CONTROL)
     return JsonResponse({"api_key": api_key, "siren": company.siren, "name": company.name,
-                         "plan": company.plan}, status=201)
+                         "plan": company.plan, "account_id": company.account_id}, status=201)
 
 
 @csrf_exempt

@@ -32,14 +32,16 @@ class Plan(models.TextChoices):
 
 
 class Company(models.Model):
-    """A company's Libeo account; Libeo knows one account per SIREN."""
+    """A company's Libeo account. Libeo opens one account per SIREN; a test may open another
+    one beside it (``POST /_sandbox/companies`` with ``another_account``: the company's second
+    account, with its own ``account_id``, keys, invoices and payments)."""
 
     class Origin(models.TextChoices):
         SEED = "seed", "données de démonstration"
         MEG = "meg", "créé depuis MEG"
         CONTROL = "control", "créé par un test"
 
-    siren = models.CharField("SIREN", max_length=9, unique=True, validators=[siren_format])
+    siren = models.CharField("SIREN", max_length=9, db_index=True, validators=[siren_format])
     name = models.CharField("raison sociale", max_length=200)
     plan = models.CharField("abonnement", max_length=20, choices=Plan.choices,
                             default=Plan.FREE)

@@ -88,11 +88,13 @@ def check_siren(siren):
 
 
 @transaction.atomic
-def company_create(*, siren, name, plan=Plan.FREE, origin, users=()):
-    """A new company account with its users (at most one owner and one accountant)."""
+def company_create(*, siren, name, plan=Plan.FREE, origin, users=(), another_account=False):
+    """A new company account with its users (at most one owner and one accountant);
+    ``another_account``: beside the SIREN's existing one (tests of a key switched between two
+    accounts of one company)."""
     check_siren(siren)
     existing = Company.objects.filter(siren=siren).first()
-    if existing is not None:
+    if existing is not None and not another_account:
         raise Refused("company_exists",
                       f"Un compte Libeo existe déjà pour le SIREN {siren} : {existing.name}.")
     roles = [user["role"] for user in users]

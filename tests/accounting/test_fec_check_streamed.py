@@ -52,10 +52,11 @@ def test_the_fast_writer_writes_exactly_what_fec_line_says():
                 ("411000", "", " ", "\t", "", "1.5", "0"),
                 ("706000", "Ventes\xa0travaux", "IGNORED", "X", label, "0", "100"),
                 ("445720", "TVA", "", "", "autre", "0", "21.50")]:
+            lettered = ("AB", other) if account == "411000" and entry_id % 2 else (None, None)
             rows.append(ExportLine("VT", journal_label, 2026, entry_id, day, piece, account,
                                    account_label, aux, aux_label, line_label, Decimal(debit),
                                    Decimal(credit), f"{label} entry", "draft", piece_date,
-                                   entry_id))
+                                   entry_id, *lettered))
     stream = io.BytesIO()
     assert list(write_fec(iter(rows), stream, valid_date="20261130")) == rows
     expected = "".join(fec_line(row, "20261130") for row in rows).encode()

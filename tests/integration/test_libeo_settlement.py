@@ -56,8 +56,9 @@ def already_at_libeo(invoice):
 
 
 def poll_now():
-    """The beat's run, with every followed payment due now."""
-    LibeoPaymentPoll.objects.update(next_check_at=timezone.now())
+    """The beat's run, with every followed payment due now (not those MEG stopped following)."""
+    LibeoPaymentPoll.objects.filter(next_check_at__isnull=False).update(
+        next_check_at=timezone.now())
     return libeo_payments_poll()
 
 
@@ -277,3 +278,76 @@ def test_libeo_answering_invoice_not_found_gets_the_invoice_then_the_payment(
     assert (again.status, again.error_code) == ("scheduled", "")
     assert libeo_calls == ["POST", "PUT", "POST"]
     assert libeo.state()["payments_by_invoice"] == {f"meg-{invoice.pk}": 1}
+
+
+def paste_key(user, company, api_key):
+    response = client_for(user).post(f"/entreprise/{company.pk}/achats/options/",
+                                     {"api_key": api_key})
+    assert response.status_code == 302
+    return LibeoConnection.objects.get().account_id
+
+
+def second_libeo_account_key(libeo, company):
+    """A second live Libeo account of the company (the first one keeps its payments)."""
+    return libeo.control("companies", {
+        "siren": company.siren, "name": f"{company.name} — second compte",
+        "plan": "partnerships", "users": [{"email": "patron@alpha.test", "role": "owner"}],
+        "another_account": True})["api_key"]
+
+
+def test_a_payment_scheduled_before_a_key_of_another_account_is_followed_on_its_own_account(
+        connected, dirigeant, libeo):
+    """Scheduled on account A; the administrator pastes a key of account B: the payment is
+    still asked about at A (with A's key), and its « paid » reaches MEG — B does not know it
+    (asked there: 404 ``payment_not_found``, « programmé » forever)."""
+    account_a = LibeoConnection.objects.get().account_id
+    payment = scheduled_payment(connected, dirigeant)
+    account_b = paste_key(dirigeant, connected, second_libeo_account_key(libeo, connected))
+    assert account_b != account_a
+
+    assert poll_now() == 1
+    payment.refresh_from_db()
+    assert (payment.status, payment.error_detail) == ("scheduled", "")
+    assert LibeoPaymentPoll.objects.get().last_error == ""
+
+    libeo.control(f"payments/{payment.provider_payment_id}", {"status": "paid"})
+    poll_now()
+    payment.refresh_from_db()
+    assert payment.status == "paid" and payment.executed_at is not None
+    assert not LibeoPaymentPoll.objects.exists()
+
+
+def test_without_a_key_of_its_account_a_payment_says_so_and_a_key_of_it_resumes_it(
+        connected, dirigeant, libeo):
+    """The key is removed from MEG: the payment is no longer asked about (not in vain
+    forever) and the user reads why; a key of its account pasted again resumes it."""
+    payment = scheduled_payment(connected, dirigeant)
+    key_a = LibeoConnection.objects.get().api_key  # the administrator still has it
+    response = client_for(dirigeant).post(f"/entreprise/{connected.pk}/achats/options/",
+                                          {"remove": "1"})
+    assert response.status_code == 302 and not LibeoConnection.objects.exists()
+    assert LibeoPaymentPoll.objects.get().api_key == ""  # no key of the company stays
+
+    assert poll_now() == 1
+    payment.refresh_from_db()
+    assert payment.status == "scheduled"
+    assert "MEG ne suit plus ce paiement" in payment.error_detail
+    assert LibeoPaymentPoll.objects.get().next_check_at is None
+    html = box(dirigeant, payment)
+    assert "MEG ne suit plus ce paiement" in html and "Programmé" in html
+    assert poll_now() == 0  # not asked again
+
+    # A key of another account changes nothing for it.
+    paste_key(dirigeant, connected, second_libeo_account_key(libeo, connected))
+    assert poll_now() == 0
+    assert LibeoPaymentPoll.objects.get().next_check_at is None
+
+    paste_key(dirigeant, connected, key_a)  # a key of its account again
+    poll = LibeoPaymentPoll.objects.get()
+    assert poll.next_check_at is not None and poll.last_error == ""
+    payment.refresh_from_db()
+    assert (payment.status, payment.error_detail) == ("scheduled", "")
+    libeo.control(f"payments/{payment.provider_payment_id}", {"status": "paid"})
+    assert poll_now() == 1
+    payment.refresh_from_db()
+    assert payment.status == "paid"

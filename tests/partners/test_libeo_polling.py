@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from partners.common.exceptions import PartnerRejected, PartnerUnavailable
+from partners.common.exceptions import PartnerRejected, PartnerUnauthorized, PartnerUnavailable
 from partners.common.models import OutboxMessage
 from partners.common.outbox import outbox_deliver_one
 from partners.libeo import client, polling, tasks
@@ -53,7 +53,7 @@ def make_scheduled(company, user, libeo_id, number, *, due_in_days=60):
     payment = invoice_pay(invoice=invoice, actor=user)
     Payment.objects.filter(pk=payment.pk).update(status="scheduled", provider_payment_id=libeo_id)
     payment.refresh_from_db()
-    libeo_payment_follow(payment=payment)
+    libeo_payment_follow(payment=payment, connection=LibeoConnection.objects.get(company=company))
     return payment
 
 
@@ -174,19 +174,57 @@ def test_a_check_without_answer_is_retried_soon_like_an_outbox_call(scheduled, m
     assert (poll.failures, poll.checks, poll.last_error) == (0, 1, "")
 
 
-def test_a_refusal_or_a_disconnected_company_is_kept_and_asked_again_later(
-        scheduled, monkeypatch):
+def test_a_refusal_is_kept_and_asked_again_later(scheduled, monkeypatch):
+    fake = FakeLibeo(pay_1=PartnerRejected("invalid_request", "Requête refusée."))
+    monkeypatch.setattr(client, "payment_status", fake)
+    make_due(scheduled)
+    libeo_payments_poll()
+    poll = poll_of(scheduled)
+    assert poll.last_error == "Requête refusée."
+    assert poll.checks == 1 and seconds_until(poll) > 0 and fake.asked == ["pay_1"]
+    scheduled.refresh_from_db()
+    assert (scheduled.status, scheduled.error_detail) == ("scheduled", "")
+
+
+def test_a_payment_libeo_does_not_know_is_no_longer_asked_about_and_the_user_is_told(
+        scheduled, monkeypatch, dirigeant):
+    """Asking again would get the same 404 forever, the payment « programmé » meanwhile."""
     fake = FakeLibeo(pay_1=PartnerRejected("payment_not_found", "Aucun paiement « pay_1 »."))
     monkeypatch.setattr(client, "payment_status", fake)
     make_due(scheduled)
     libeo_payments_poll()
-    assert poll_of(scheduled).last_error == "Aucun paiement « pay_1 »."
+    poll = poll_of(scheduled)
+    assert poll.next_check_at is None and "Libeo ne trouve pas ce paiement" in poll.last_error
+    libeo_payments_poll()
+    assert fake.asked == ["pay_1"]
+    scheduled.refresh_from_db()
+    assert scheduled.status == "scheduled"  # what became of it is not known
+    assert scheduled.error_detail.startswith("Libeo ne trouve pas ce paiement sur le compte")
+    assert "Vérifiez dans Libeo" in payment_box(dirigeant, scheduled)
+
+
+def test_a_disconnected_company_is_not_asked_about_and_the_user_is_told(
+        scheduled, monkeypatch, dirigeant):
+    fake = FakeLibeo(pay_1=state("pay_1", "scheduled"))
+    monkeypatch.setattr(client, "payment_status", fake)
     LibeoConnection.objects.all().delete()
     make_due(scheduled)
     libeo_payments_poll()
-    poll = poll_of(scheduled)
-    assert poll.last_error == "Libeo n'est plus connecté à cette entreprise."
-    assert poll.checks == 2 and seconds_until(poll) > 0 and fake.asked == ["pay_1"]
+    assert fake.asked == [] and poll_of(scheduled).next_check_at is None
+    scheduled.refresh_from_db()
+    assert scheduled.status == "scheduled" and "MEG ne suit plus ce paiement" in \
+        scheduled.error_detail
+    assert "collez de nouveau une clé de ce compte" in payment_box(dirigeant, scheduled)
+
+
+def payment_box(user, payment):
+    from html import unescape
+
+    from tests.conftest import client_for
+
+    return unescape(client_for(user).get(
+        f"/entreprise/{payment.company_id}/achats/{payment.invoice_id}/paiement/")
+        .content.decode())
 
 
 def test_a_payment_settled_another_way_is_no_longer_followed(scheduled, monkeypatch):
@@ -311,3 +349,36 @@ def test_already_paid_without_an_earlier_lost_attempt_stays_a_refusal(achats, di
     payment.refresh_from_db()
     assert (payment.status, payment.error_code) == ("failed", "invoice_already_paid")
     assert calls == [payment.idempotency_key]
+
+
+def test_after_a_key_of_another_account_the_payment_is_asked_about_with_its_own_account_key(
+        achats, dirigeant, monkeypatch):
+    """Paid on account A, then a key of account B pasted: A's key (kept with the payment) asks;
+    refused by Libeo (revoked since), the payment is no longer asked about and says why."""
+    connection = connect_libeo(achats, dirigeant, api_key="lk_key_of_account_A")
+    LibeoConnection.objects.filter(pk=connection.pk).update(account_id="acc_A")
+    payment = make_scheduled(achats, dirigeant, "pay_1", "F-1")
+    LibeoConnection.objects.filter(pk=connection.pk).update(
+        account_id="acc_B", api_key="lk_key_of_account_B", key_last4="#_B_")
+    keys = []
+
+    def payment_status(api_key, payment_id):
+        keys.append(api_key)
+        if len(keys) > 1:
+            raise PartnerUnauthorized("invalid_api_key", "Clé révoquée.")
+        return state(payment_id, "scheduled")
+
+    monkeypatch.setattr(client, "payment_status", payment_status)
+    make_due(payment)
+    libeo_payments_poll()
+    assert keys == ["lk_key_of_account_A"] and poll_of(payment).next_check_at is not None
+    make_due(payment)
+    libeo_payments_poll()
+    assert keys == ["lk_key_of_account_A"] * 2
+    poll = poll_of(payment)
+    assert poll.next_check_at is None and poll.api_key == ""  # a refused key is not kept
+    payment.refresh_from_db()
+    assert payment.status == "scheduled"
+    assert payment.error_detail.startswith("MEG ne peut plus suivre ce paiement : Libeo refuse "
+                                           "la clé du compte")
+    assert f"« {achats.name} » (clé …nt_A)" in payment.error_detail

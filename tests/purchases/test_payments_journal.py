@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from accounting.formats import FEC_COLUMNS, fec_check
 from accounting.models import Entry, EntryLine, Journal
+from accounting.services.exports import ExportLine, entries_number, export_lines, export_rows
 from accounting.services.integrity import company_problems
 from partners.libeo.models import LibeoConnection
 from partners.libeo.services import libeo_bank_account_set
@@ -173,3 +174,106 @@ def test_the_api_lists_the_company_payments_with_when_the_money_left_or_why_not(
         {"id": payment.pk, "invoice": payment.invoice_id, "provider": "libeo",
          "status": "paid", "provider_payment_id": "pay_1",
          "executed_at": "2026-11-21T00:30:00+01:00", "failure_reason": ""}]
+
+
+@pytest.mark.parametrize("slice_entries", [1, 2, 1000])
+def test_the_export_reads_in_slices_exactly_the_rows_of_one_ordered_query(
+        payment, dirigeant, slice_entries):
+    """``export_rows`` reads slice by slice (a thread reading the next one ahead): the same
+    rows, lettering included, in the order of the one query that lists them all."""
+    settle(payment, "paid", executed_at=EXECUTED)
+    for number in ("F-2", "F-3", "F-4"):
+        make_invoice(payment.company, dirigeant, number=number)
+    entries = Entry.objects.filter(company=payment.company)
+    entries_number(entries)
+    everything = list(map(ExportLine._make, export_lines(entries)))
+    assert len({row.journal_code for row in everything}) == 2  # HA and BQLB
+    assert len({row.entry_id for row in everything}) == 5
+    assert [row.lettering_code for row in everything].count("A") == 2
+    assert list(export_rows(entries, slice_entries=slice_entries)) == everything
+    # Stopped early (an export that fails half-way): the reader is let go, the connection
+    # stays usable.
+    rows = export_rows(entries, slice_entries=slice_entries)
+    assert next(rows) == everything[0]
+    rows.close()
+    assert entries.count() == 5
+
+
+def letterings_401():
+    """``{code: [(journal, aux, debit, credit)]}`` of the lettered 401 lines, and the 401
+    lines left unlettered."""
+    lettered, free = {}, []
+    for line in EntryLine.objects.filter(account="401000").select_related(
+            "entry__journal", "lettered__lettering").order_by("entry_id", "position"):
+        row = (line.entry.journal.code, line.aux_account, line.debit, line.credit)
+        lettering = getattr(getattr(line, "lettered", None), "lettering", None)
+        if lettering is None:
+            free.append(row)
+        else:
+            lettered.setdefault(lettering.code, []).append(row)
+    return lettered, free
+
+
+T = Decimal("1200.00")
+ZERO = Decimal("0.00")
+
+
+def test_a_correction_after_payment_is_lettered_per_auxiliary_account_when_it_balances(
+        payment, dirigeant, api, django_capture_on_commit_callbacks):  # noqa: F811
+    """The invoice exported, then paid (lettered A), then its supplier's auxiliary code
+    changes: the exported invoice gets a correction (FMATERIAUX debit / FRHONE credit) and
+    the payment's draft follows the new code. Each auxiliary account is lettered apart, when
+    its lines balance: the old code's invoice line with the correction's reversal, the new
+    code's correction line with the payment's — no lettering mixes two auxiliary accounts."""
+    export(api, payment.company, django_capture_on_commit_callbacks, journals=["HA"])
+    settle(payment, "paid", executed_at=EXECUTED)
+    supplier = payment.invoice.supplier
+    supplier_update(supplier=supplier, actor=dirigeant, aux_account="FRHONE",
+                    expense_account=supplier.expense_account)
+    lettered, free = letterings_401()
+    assert free == []
+    assert sorted(sorted(rows) for rows in lettered.values()) == [
+        [("BQLB", "FRHONE", T, ZERO), ("HA", "FRHONE", ZERO, T)],
+        [("HA", "FMATERIAUX", ZERO, T), ("HA", "FMATERIAUX", T, ZERO)],
+    ]
+    content = export(api, payment.company, django_capture_on_commit_callbacks)
+    assert fec_check(content.splitlines(keepends=True)) == 4
+    rows = [(row["JournalCode"], row["CompAuxNum"], row["EcritureLet"], row["DateLet"])
+            for row in fec_rows(content) if row["CompteNum"] == "401000"]
+    assert all(code and date for _j, _a, code, date in rows)
+    for aux in ("FMATERIAUX", "FRHONE"):  # one code per auxiliary account, over its lines
+        assert len({code for _j, a, code, _d in rows if a == aux}) == 1
+    assert company_problems(payment.company) == []
+
+
+def test_with_the_payment_exported_too_each_auxiliary_account_balances_on_its_own(
+        payment, dirigeant, api, django_capture_on_commit_callbacks):  # noqa: F811
+    settle(payment, "paid", executed_at=EXECUTED)
+    export(api, payment.company, django_capture_on_commit_callbacks)  # HA and BQLB final
+    supplier = payment.invoice.supplier
+    supplier_update(supplier=supplier, actor=dirigeant, aux_account="FRHONE",
+                    expense_account=supplier.expense_account)
+    lettered, free = letterings_401()
+    assert free == []
+    assert lettered["A"] == [("HA", "FMATERIAUX", ZERO, T), ("BQLB", "FMATERIAUX", T, ZERO)]
+    assert sorted(sorted(rows) for code, rows in lettered.items() if code != "A") == [
+        [("BQLB", "FMATERIAUX", ZERO, T), ("HA", "FMATERIAUX", T, ZERO)],  # the reversals
+        [("BQLB", "FRHONE", T, ZERO), ("HA", "FRHONE", ZERO, T)],  # the new code's
+    ]
+
+
+def test_lines_that_do_not_balance_are_left_unlettered(achats, dirigeant):
+    """A payment of another amount than the invoice's (1,000 € of 1,200 €): lettering would
+    say the supplier is settled; the lines wait, unlettered, for the accountant."""
+    from bridges.payments_books import payment_book
+    from tests import factories
+
+    connect_libeo(achats, dirigeant)
+    invoice = make_invoice(achats, dirigeant)
+    payment = factories.PaymentFactory(invoice=invoice, status=Payment.Status.PAID,
+                                       amount=Decimal("1000.00"), executed_at=EXECUTED)
+    payment_book(payment)
+    lettered, free = letterings_401()
+    assert lettered == {}
+    assert sorted(free) == [("BQLB", "FMATERIAUX", Decimal("1000.00"), ZERO),
+                            ("HA", "FMATERIAUX", ZERO, T)]
