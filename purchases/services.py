@@ -349,8 +349,8 @@ def payment_note(*, payment, error_code="", error_detail=""):
     payment.save(update_fields=["error_code", "error_detail", "updated_at"])
     audit_record(firm=payment.firm, company=payment.company, actor=None,
                  action="purchase.payment_noted",
-                 summary=(_("Paiement %(invoice)s : %(note)s")
-                          % {"invoice": payment.invoice, "note": payment.error_detail})
+                 summary=lambda: (_("Paiement %(invoice)s : %(note)s")
+                                  % {"invoice": payment.invoice, "note": payment.error_detail})
                  if payment.error_detail else
                  _("Paiement %(invoice)s : suivi repris") % {"invoice": payment.invoice},
                  data={"payment_id": payment.pk, "error_code": payment.error_code})

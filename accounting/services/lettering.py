@@ -65,12 +65,12 @@ def documents_letter(*, company, account, documents, actor=None):
     broken = _broken(set(held.values()))
     if broken:
         undone = LetteredLine.objects.filter(lettering_id__in=broken)
+        codes = ", ".join(Lettering.objects.filter(pk__in=broken)
+                          .order_by("pk").values_list("code", flat=True))
         audit_record(firm=company.firm, company=company, actor=actor,
                      action="lettering.undone",
-                     summary=_("Lettrage %(codes)s défait : ses lignes ne s'équilibrent plus "
-                               "sur un même compte auxiliaire") % {"codes": ", ".join(
-                                   Lettering.objects.filter(pk__in=broken)
-                                   .order_by("pk").values_list("code", flat=True))},
+                     summary=lambda: _("Lettrage %(codes)s défait : ses lignes ne s'équilibrent "
+                                       "plus sur un même compte auxiliaire") % {"codes": codes},
                      data={"lettering_ids": sorted(broken),
                            "line_ids": sorted(undone.values_list("line_id", flat=True))})
         undone.delete()
