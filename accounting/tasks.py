@@ -8,6 +8,7 @@ from .services import batch_exports, exports, inbox, ingestion, integrity, remin
 @shared_task(acks_late=True, ignore_result=True)
 def inbox_process():
     """Journalise waiting inbox events, batch after batch, until none is left."""
+    inbox.inbox_gather()
     inbox.inbox_wake_reset()  # before reading the inbox: what arrives now wakes a new task
     if ingestion.inbox_process(limit=ingestion.BATCH_SIZE) < ingestion.BATCH_SIZE:
         return

@@ -35,6 +35,11 @@ WAKE_KEY = "meg:accounting:inbox-wake"
 WAKE_SECONDS = 10
 # A process asks the gate at most this often (its events of the meantime wait that long).
 WAKE_COALESCE_SECONDS = 0.05
+# A journalising task lets the burst that woke it gather this long before it reads the inbox
+# (the gate stays set meanwhile, so nobody queues another task): while webhooks keep coming,
+# the worker journalises them by hundreds rather than a few at a time, at a fraction of the
+# CPU per invoice, and leaves the cores to the requests partners are waiting on.
+GATHER_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -527,6 +532,13 @@ def inbox_wake_help():
     waiting (with a broker only: run in-process, the task simply goes on)."""
     if _wake_gate_shared():
         _wake_now()
+
+
+def inbox_gather():
+    """Called by a journalising task before ``inbox_wake_reset``: the burst that woke it
+    gathers for ``GATHER_SECONDS`` (with a broker only: run in-process, nothing gathers)."""
+    if _wake_gate_shared():
+        time.sleep(GATHER_SECONDS)
 
 
 def inbox_wake_reset():
